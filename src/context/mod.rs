@@ -1,0 +1,457 @@
+//! The query layer: every question any face asks goes through [`Service`],
+//! with the [`Caller`] who asks. It resolves names, enforces scopes and
+//! clearance, records the call in the audit log, and answers from the
+//! projections. Nothing here knows MCP, HTTP or the terminal.
+
+mod action;
+mod blast;
+mod check;
+mod entity;
+mod search;
+mod write;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::{Caller, Scope};
+use crate::config::Config;
+use crate::graph::{ResultFormat, SparqlError, SparqlOutput};
+use crate::ingest::{IngestConfig, IngestError, MappingError, Report};
+use crate::ledger::{AuditRecord, Ledger, LedgerError};
+use crate::model::{ClassificationScale, EntityId, Seq, Source};
+use crate::projection::{ProjectionError, Projections};
+use crate::topology::{Candidate, EntityInfo, Resolution, Topology};
+
+pub use action::{ActionContext, ActionRequest, ActiveWindow, KnownCause, Neighbour, Ranked, Targeting, alert_words};
+pub use blast::{BlastOptions, BlastRadius, Totals};
+pub use check::CheckReport;
+pub use entity::{DocLink, EntityView, Fact, Link, Provenance};
+pub use search::{DocumentView, SearchAnswer, SearchRequest, parse_when};
+pub use write::{AlertRecorded, OutcomeRequest, OutcomeWritten};
+
+/// The one error type of the query layer; faces map it to a status.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("no entity matches {query:?}{}", hint(candidates))]
+    UnknownEntity { query: String, candidates: Vec<Candidate> },
+    #[error("no document {0:?}; document ids look like jira:OPS-123 or confluence:458753")]
+    UnknownDocument(String),
+    #[error("{query:?} is ambiguous: it matches {}; ask again with one of those ids", list(candidates))]
+    Ambiguous { query: String, candidates: Vec<Candidate> },
+    #[error("{caller} lacks the {needed} scope for {what}")]
+    Forbidden { caller: String, needed: Scope, what: &'static str },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Sparql(#[from] SparqlError),
+    #[error(transparent)]
+    Ingest(IngestError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn list(candidates: &[Candidate]) -> String {
+    candidates
+        .iter()
+        .map(|c| {
+            let kind = c.entity.kind.map(|k| k.label()).unwrap_or("entity");
+            format!("{} ({kind}, by {} {:?})", c.entity.id, c.matched.as_str(), c.via)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn hint(candidates: &[Candidate]) -> String {
+    if candidates.is_empty() {
+        "; give an id (kind:namespace/name), a name or an alias".to_string()
+    } else {
+        format!("; did you mean {}?", list(candidates))
+    }
+}
+
+impl From<IngestError> for QueryError {
+    fn from(e: IngestError) -> QueryError {
+        match e {
+            // The store failing is not the input's fault.
+            IngestError::Ledger(e) => QueryError::Internal(e.to_string()),
+            other => QueryError::Ingest(other),
+        }
+    }
+}
+
+impl From<LedgerError> for QueryError {
+    fn from(e: LedgerError) -> QueryError {
+        QueryError::Internal(e.to_string())
+    }
+}
+
+impl From<ProjectionError> for QueryError {
+    fn from(e: ProjectionError) -> QueryError {
+        QueryError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::graph::GraphError> for QueryError {
+    fn from(e: crate::graph::GraphError) -> QueryError {
+        QueryError::Internal(e.to_string())
+    }
+}
+
+impl QueryError {
+    /// A short machine-readable code, the same on every face.
+    pub fn code(&self) -> &'static str {
+        match self {
+            QueryError::UnknownEntity { .. } => "unknown_entity",
+            QueryError::UnknownDocument(_) => "unknown_document",
+            QueryError::Ambiguous { .. } => "ambiguous_entity",
+            QueryError::Forbidden { .. } => "forbidden",
+            QueryError::BadRequest(_) => "bad_request",
+            QueryError::Conflict(_) => "conflict",
+            QueryError::Sparql(SparqlError::UpdateRefused) => "update_refused",
+            QueryError::Sparql(SparqlError::Timeout(_)) => "timeout",
+            QueryError::Sparql(_) => "bad_query",
+            QueryError::Ingest(_) => "bad_input",
+            QueryError::Internal(_) => "internal",
+        }
+    }
+
+    /// Candidates an unknown or ambiguous entity came with.
+    pub fn candidates(&self) -> &[Candidate] {
+        match self {
+            QueryError::UnknownEntity { candidates, .. } | QueryError::Ambiguous { candidates, .. } => candidates,
+            _ => &[],
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("{error}{hint}", error = .0, hint = lock_hint(.0))]
+    Projection(ProjectionError),
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+}
+
+fn lock_hint(e: &ProjectionError) -> &'static str {
+    if e.to_string().to_ascii_lowercase().contains("lock") {
+        "; another ffo process (ffo serve?) is using this data directory: stop it, or ask it over HTTP"
+    } else {
+        ""
+    }
+}
+
+/// Credentials for live pulls.
+#[derive(Debug, Clone, Default)]
+struct SourceTokens {
+    jira: Option<String>,
+    confluence: Option<String>,
+}
+
+/// Health of the stores, for `/healthz`.
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub ledger_head: Seq,
+    pub applied: Seq,
+    pub entities: usize,
+    pub edges: usize,
+    pub shared_ledger: bool,
+}
+
+/// The query layer over one data directory.
+pub struct Service {
+    ledger: Ledger,
+    tokens: SourceTokens,
+    /// The entity linker, with the topology generation it was built at.
+    linker_cache: std::sync::Mutex<Option<(u64, Arc<crate::ingest::linking::Linker>)>>,
+    projections: Arc<Projections>,
+    ingest: IngestConfig,
+    scale: ClassificationScale,
+}
+
+impl Service {
+    /// Opens the ledger and projections and catches the projections up.
+    pub async fn open(config: &Config) -> Result<Service, OpenError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| OpenError::DataDir { path: config.data_dir.clone(), source })?;
+        let ledger = match &config.ledger_url {
+            Some(url) => Ledger::connect(url).await?,
+            None => Ledger::open_in(&config.data_dir).await?,
+        };
+        let projections = Projections::open(&config.data_dir, config.scale.clone()).map_err(OpenError::Projection)?;
+        projections.catch_up(&ledger).await.map_err(OpenError::Projection)?;
+        let mut ingest =
+            IngestConfig::load(config.mappings.as_deref(), config.scale.clone(), config.max_document_bytes)?;
+        ingest.max_export_bytes = config.max_export_bytes;
+        Ok(Service {
+            ledger,
+            linker_cache: std::sync::Mutex::new(None),
+            tokens: SourceTokens { jira: config.jira_token.clone(), confluence: config.confluence_token.clone() },
+            projections: Arc::new(projections),
+            ingest,
+            scale: config.scale.clone(),
+        })
+    }
+
+    /// Keeps projections current in the background (for `ffo serve`).
+    pub fn follow_ledger(&self, poll: Duration) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(self.projections.clone().follow(self.ledger.clone(), poll))
+    }
+
+    /// Commits every pending audit record (call before the process exits).
+    pub async fn close(&self) {
+        if let Err(e) = self.ledger.flush().await {
+            tracing::warn!(error = %e, "could not flush the ledger at exit");
+        }
+    }
+
+    pub fn scale(&self) -> &ClassificationScale {
+        &self.scale
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn projections(&self) -> &Projections {
+        &self.projections
+    }
+
+    pub async fn health(&self) -> Result<Health, QueryError> {
+        let (entities, edges) = {
+            let topo = self.projections.topology();
+            (topo.entity_count(), topo.edge_count())
+        };
+        Ok(Health {
+            ledger_head: self.ledger.head().await?,
+            applied: self.projections.applied(),
+            entities,
+            edges,
+            shared_ledger: self.ledger.is_shared(),
+        })
+    }
+
+    /// Ingests a source from a path (or, for Jira and Confluence, a base
+    /// URL), then brings the projections up to date.
+    pub async fn ingest(&self, caller: &Caller, source: Source, target: &str) -> Result<Report, QueryError> {
+        let result = self.ingest_inner(caller, source, target).await;
+        self.record_now(caller, "ingest", &result, Some(format!("{source} {target}"))).await;
+        result
+    }
+
+    async fn ingest_inner(&self, caller: &Caller, source: Source, target: &str) -> Result<Report, QueryError> {
+        require(caller, Scope::Write, "ingest")?;
+        let path = Path::new(target);
+        let started = std::time::Instant::now();
+        // Project while the source is still being read: the two run on
+        // different cores, so a large import takes the longer of the two,
+        // not their sum.
+        let follower = {
+            let (projections, ledger) = (self.projections.clone(), self.ledger.clone());
+            let mut appended = ledger.subscribe();
+            tokio::spawn(async move {
+                while appended.changed().await.is_ok() {
+                    if let Err(e) = projections.catch_up(&ledger).await {
+                        tracing::warn!(error = %e, "projection during ingest failed; retried at the end");
+                    }
+                }
+            })
+        };
+        let report = self.ingest_source(source, target, path).await;
+        follower.abort();
+        let report = report?;
+        let written = started.elapsed();
+        self.projections.catch_up(&self.ledger).await?;
+        tracing::info!(
+            %source,
+            documents = report.documents,
+            written = report.written,
+            read_ms = written.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "ingested"
+        );
+        Ok(report)
+    }
+
+    /// Reads a source into the ledger.
+    async fn ingest_source(&self, source: Source, target: &str, path: &Path) -> Result<Report, QueryError> {
+        use crate::ingest;
+        Ok(match source {
+            Source::Catalog => {
+                let known = |id: &EntityId| self.projections.topology().get(id).is_some_and(|e| e.declared());
+                ingest::catalog::ingest(&self.ledger, path, &self.ingest, &known).await?
+            }
+            Source::Rdf => ingest::rdf::ingest(&self.ledger, path, &self.ingest).await?,
+            Source::Runbooks => ingest::runbooks::ingest(&self.ledger, path, &self.ingest, &self.linker()).await?,
+            Source::Postmortems => {
+                ingest::postmortems::ingest(&self.ledger, path, &self.ingest, &self.linker()).await?
+            }
+            Source::Jira => {
+                let token = self.tokens.jira.as_deref();
+                ingest::jira::ingest(&self.ledger, target, &self.ingest, &self.linker(), token).await?
+            }
+            Source::Confluence => {
+                let token = self.tokens.confluence.as_deref();
+                ingest::confluence::ingest(&self.ledger, target, &self.ingest, &self.linker(), token).await?
+            }
+            Source::Outcome | Source::Alert => {
+                return Err(QueryError::BadRequest(format!(
+                    "{source} is not ingested from files; sources: catalog, rdf, runbooks, postmortems, jira, confluence"
+                )));
+            }
+        })
+    }
+
+    /// Drops every projection and rebuilds it from the ledger.
+    pub async fn rebuild(&self, caller: &Caller) -> Result<Seq, QueryError> {
+        let result = async {
+            require(caller, Scope::Admin, "rebuild")?;
+            Ok(self.projections.rebuild(&self.ledger).await?)
+        }
+        .await;
+        self.record_now(caller, "rebuild", &result, None).await;
+        result
+    }
+
+    /// Runs a read-only SPARQL query.
+    pub async fn sparql(&self, caller: &Caller, query: &str, format: ResultFormat) -> Result<SparqlOutput, QueryError> {
+        let result = async {
+            require(caller, Scope::Read, "sparql")?;
+            // SPARQL can reach any statement; only a caller cleared for
+            // everything may use it, so nothing above a clearance leaks.
+            if caller.clearance != *self.scale.highest() {
+                return Err(QueryError::Forbidden {
+                    caller: caller.name.clone(),
+                    needed: Scope::Admin,
+                    what: "SPARQL (it needs clearance at the highest level)",
+                });
+            }
+            let limits = crate::graph::Limits::default();
+            let graph = self.projections.clone();
+            let query = query.to_string();
+            tokio::task::spawn_blocking(move || graph.graph().sparql(&query, format, &limits))
+                .await
+                .map_err(|e| QueryError::Internal(e.to_string()))?
+                .map_err(QueryError::from)
+        }
+        .await;
+        self.record(caller, "sparql_query", &result, None);
+        result
+    }
+
+    /// The newest audit records (administrators only).
+    pub async fn audit_log(&self, caller: &Caller, limit: i64) -> Result<Vec<crate::ledger::AuditRow>, QueryError> {
+        require(caller, Scope::Admin, "the audit log")?;
+        Ok(self.ledger.audit_tail(limit.clamp(1, 10_000)).await?)
+    }
+
+    /// Every declared entity the caller may see, in id order.
+    pub fn visible_entities(&self, caller: &Caller) -> Vec<Arc<EntityInfo>> {
+        self.projections
+            .topology()
+            .entities()
+            .into_iter()
+            .filter(|e| e.declared() && visible(&self.scale, caller, e))
+            .collect()
+    }
+
+    /// Resolves an entity reference the caller may see.
+    pub fn resolve(&self, caller: &Caller, query: &str) -> Result<Arc<EntityInfo>, QueryError> {
+        let topo = self.projections.topology();
+        resolve_in(&topo, &self.scale, caller, query)
+    }
+
+    /// Records a read in the audit log (joins the next group commit).
+    pub(crate) fn record<T>(
+        &self,
+        caller: &Caller,
+        tool: &'static str,
+        result: &Result<T, QueryError>,
+        detail: Option<String>,
+    ) {
+        self.ledger.audit_later(audit_record(caller, tool, result, detail));
+    }
+
+    /// Records a write in the audit log before the write is acknowledged.
+    pub(crate) async fn record_now<T>(
+        &self,
+        caller: &Caller,
+        tool: &'static str,
+        result: &Result<T, QueryError>,
+        detail: Option<String>,
+    ) {
+        if let Err(e) = self.ledger.audit(audit_record(caller, tool, result, detail)).await {
+            tracing::error!(error = %e, tool, "audit record not written");
+        }
+    }
+}
+
+fn audit_record<T>(caller: &Caller, tool: &str, result: &Result<T, QueryError>, detail: Option<String>) -> AuditRecord {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(e) => e.code(),
+    };
+    AuditRecord::now(&caller.name, caller.via, tool, outcome, detail)
+}
+
+pub(crate) fn require(caller: &Caller, scope: Scope, what: &'static str) -> Result<(), QueryError> {
+    if caller.can(scope) {
+        Ok(())
+    } else {
+        Err(QueryError::Forbidden { caller: caller.name.clone(), needed: scope, what })
+    }
+}
+
+/// Drops, from a document's entity lists, the entities the caller may not
+/// see: the document is visible, the names of what it links to may not be.
+pub(crate) fn redact(topo: &Topology, scale: &ClassificationScale, caller: &Caller, doc: &mut crate::model::TextDoc) {
+    if caller.clearance == *scale.highest() {
+        return;
+    }
+    let keep = |id: &String| {
+        id.parse::<EntityId>().ok().and_then(|id| topo.get(&id)).is_none_or(|e| visible(scale, caller, &e))
+    };
+    doc.affects.retain(keep);
+    doc.mentions.retain(keep);
+    doc.cause_in.retain(keep);
+}
+
+/// Whether the caller may see an entity.
+pub(crate) fn visible(scale: &ClassificationScale, caller: &Caller, e: &EntityInfo) -> bool {
+    scale.permits(&caller.clearance, e.classification.as_ref())
+}
+
+pub(crate) fn resolve_in(
+    topo: &Topology,
+    scale: &ClassificationScale,
+    caller: &Caller,
+    query: &str,
+) -> Result<Arc<EntityInfo>, QueryError> {
+    let keep = |c: &Candidate| visible(scale, caller, &c.entity);
+    match topo.resolve(query) {
+        Resolution::Found(e) if visible(scale, caller, &e) => Ok(e),
+        Resolution::Found(_) => Err(QueryError::UnknownEntity { query: query.to_string(), candidates: Vec::new() }),
+        Resolution::Ambiguous(c) => {
+            let mut c: Vec<Candidate> = c.into_iter().filter(keep).collect();
+            match c.len() {
+                0 => Err(QueryError::UnknownEntity { query: query.to_string(), candidates: Vec::new() }),
+                1 => Ok(c.remove(0).entity),
+                _ => Err(QueryError::Ambiguous { query: query.to_string(), candidates: c }),
+            }
+        }
+        Resolution::Unknown(c) => Err(QueryError::UnknownEntity {
+            query: query.to_string(),
+            candidates: c.into_iter().filter(keep).collect(),
+        }),
+    }
+}

@@ -1,0 +1,140 @@
+//! Searching history: words, an entity, a kind, a time range.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::{QueryError, Service, require, resolve_in};
+use crate::auth::{Caller, Scope};
+use crate::model::{ClassificationScale, DocId, DocKind, TextDoc};
+use crate::search::{Hit, SearchQuery};
+use crate::topology::EntityInfo;
+
+pub const DEFAULT_LIMIT: usize = 10;
+pub const MAX_LIMIT: usize = 100;
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchRequest {
+    pub query: String,
+    /// An entity id, name or alias: only documents that affect or mention it.
+    pub entity: Option<String>,
+    pub kind: Option<String>,
+    /// `YYYY-MM-DD`, RFC 3339, or a span back from now: `30d`, `12h`, `2w`.
+    pub since: Option<String>,
+    pub until: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchAnswer {
+    pub hits: Vec<Hit>,
+    pub entity: Option<Arc<EntityInfo>>,
+}
+
+/// A stored document and where it came from.
+#[derive(Debug, Clone)]
+pub struct DocumentView {
+    pub doc: DocId,
+    pub text: Option<TextDoc>,
+    pub provenance: Option<crate::graph::Provenance>,
+}
+
+impl Service {
+    pub async fn search(&self, caller: &Caller, req: &SearchRequest) -> Result<SearchAnswer, QueryError> {
+        let result = self.search_inner(caller, req);
+        self.record(caller, "search_incidents", &result, Some(req.query.chars().take(200).collect()));
+        result
+    }
+
+    fn search_inner(&self, caller: &Caller, req: &SearchRequest) -> Result<SearchAnswer, QueryError> {
+        require(caller, Scope::Read, "search_incidents")?;
+        let entity = match req.entity.as_deref().filter(|e| !e.trim().is_empty()) {
+            Some(e) => Some(resolve_in(&self.projections.topology(), &self.scale, caller, e)?),
+            None => None,
+        };
+        let kinds = match req.kind.as_deref().filter(|k| !k.trim().is_empty()) {
+            Some(k) => vec![k.parse::<DocKind>().map_err(QueryError::BadRequest)?],
+            None => Vec::new(),
+        };
+        let limit = req.limit.unwrap_or(DEFAULT_LIMIT);
+        if limit == 0 || limit > MAX_LIMIT {
+            return Err(QueryError::BadRequest(format!("limit must be 1..={MAX_LIMIT}, got {limit}")));
+        }
+        let query = SearchQuery {
+            text: req.query.clone(),
+            entities: entity.iter().map(|e| e.id.to_string()).collect(),
+            kinds,
+            since: req.since.as_deref().map(|s| parse_when(s, "since")).transpose()?,
+            until: req.until.as_deref().map(|s| parse_when(s, "until")).transpose()?,
+            allowed: allowed_levels(&self.scale, caller),
+            limit,
+            snippets: true,
+            ..SearchQuery::default()
+        };
+        let mut hits = self.projections.search().search(&query).map_err(|e| QueryError::Internal(e.to_string()))?;
+        let topo = self.projections.topology();
+        for h in &mut hits {
+            super::redact(&topo, &self.scale, caller, &mut h.doc);
+        }
+        Ok(SearchAnswer { hits, entity })
+    }
+
+    /// One document by id (`source:external-id`).
+    pub async fn document(&self, caller: &Caller, id: &str) -> Result<DocumentView, QueryError> {
+        let result = self.document_inner(caller, id);
+        self.record(caller, "get_document", &result, Some(id.to_string()));
+        result
+    }
+
+    fn document_inner(&self, caller: &Caller, id: &str) -> Result<DocumentView, QueryError> {
+        require(caller, Scope::Read, "get_document")?;
+        let doc: DocId = id.trim().parse().map_err(|e: crate::model::IdError| QueryError::BadRequest(e.to_string()))?;
+        let text = self.projections.search().get(&doc.to_string()).map_err(|e| QueryError::Internal(e.to_string()))?;
+        let provenance = self.projections.graph().provenance(&doc.iri())?;
+        let hidden = text
+            .as_ref()
+            .and_then(|t| t.classification.as_deref())
+            .and_then(|c| self.scale.parse(c).ok())
+            .is_some_and(|c| !self.scale.permits(&caller.clearance, Some(&c)));
+        if (text.is_none() && provenance.is_none()) || hidden {
+            return Err(QueryError::UnknownDocument(doc.to_string()));
+        }
+        Ok(DocumentView { doc, text, provenance })
+    }
+}
+
+/// The levels a caller may see; `None` when that is every level.
+pub(crate) fn allowed_levels(scale: &ClassificationScale, caller: &Caller) -> Option<Vec<String>> {
+    if caller.clearance == *scale.highest() {
+        return None;
+    }
+    Some(scale.levels().iter().filter(|l| scale.permits(&caller.clearance, Some(l))).map(|l| l.to_string()).collect())
+}
+
+/// A point in time as people write it, in epoch seconds.
+pub fn parse_when(s: &str, what: &str) -> Result<i64, QueryError> {
+    let s = s.trim();
+    let bad = || {
+        QueryError::BadRequest(format!(
+            "{what} {s:?} is not a date; use YYYY-MM-DD, an RFC 3339 time, or a span back from now like 30d, 12h, 2w"
+        ))
+    };
+    if let Some(n) = s.strip_suffix(['d', 'h', 'w', 'm']) {
+        let n: i64 = n.parse().map_err(|_| bad())?;
+        let span = match s.chars().last() {
+            Some('h') => Duration::hours(n),
+            Some('w') => Duration::weeks(n),
+            Some('m') => Duration::days(30 * n),
+            _ => Duration::days(n),
+        };
+        return Ok((Utc::now() - span).timestamp());
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.timestamp());
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp())
+        .ok_or_else(bad)
+}

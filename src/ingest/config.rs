@@ -1,0 +1,195 @@
+//! Per-source mappings (`ingest/*.toml`): which annotation holds the tier,
+//! which Jira field names the affected service, ... The files in the
+//! repository's `ingest/` folder are compiled in as defaults; a deployment
+//! points `FFO_MAPPINGS` at its own folder to override any of them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::model::ClassificationScale;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    #[error("mapping {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("mapping {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Everything ingest needs to know beyond the input itself.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    pub catalog: CatalogMapping,
+    pub linking: super::linking::LinkingConfig,
+    pub runbooks: RunbookMapping,
+    pub postmortems: PostmortemMapping,
+    pub confluence: ConfluenceMapping,
+    pub jira: JiraMapping,
+    pub alerts: AlertMapping,
+    pub scale: ClassificationScale,
+    /// Largest single document (file, page, issue) accepted.
+    pub max_document_bytes: u64,
+    /// Largest export file (many documents) read.
+    pub max_export_bytes: u64,
+}
+
+impl IngestConfig {
+    /// Loads mappings from `dir` where a file exists there, else the defaults.
+    pub fn load(
+        dir: Option<&Path>,
+        scale: ClassificationScale,
+        max_document_bytes: u64,
+    ) -> Result<IngestConfig, MappingError> {
+        Ok(IngestConfig {
+            catalog: load_one(dir, "catalog.toml", include_str!("../../ingest/catalog.toml"))?,
+            linking: load_one(dir, "linking.toml", include_str!("../../ingest/linking.toml"))?,
+            runbooks: load_one(dir, "runbooks.toml", include_str!("../../ingest/runbooks.toml"))?,
+            postmortems: load_one(dir, "postmortems.toml", include_str!("../../ingest/postmortems.toml"))?,
+            confluence: load_one(dir, "confluence.toml", include_str!("../../ingest/confluence.toml"))?,
+            jira: load_one(dir, "jira.toml", include_str!("../../ingest/jira.toml"))?,
+            alerts: load_one(dir, "alerts.toml", include_str!("../../ingest/alerts.toml"))?,
+            scale,
+            max_document_bytes,
+            max_export_bytes: DEFAULT_MAX_EXPORT_BYTES,
+        })
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        // The compiled-in defaults are tested to parse.
+        IngestConfig::load(None, ClassificationScale::default(), DEFAULT_MAX_DOCUMENT_BYTES)
+            .unwrap_or_else(|e| panic!("built-in mapping is invalid: {e}"))
+    }
+}
+
+pub const DEFAULT_MAX_DOCUMENT_BYTES: u64 = 16 * 1024 * 1024;
+pub const DEFAULT_MAX_EXPORT_BYTES: u64 = 256 * 1024 * 1024;
+
+fn load_one<T: for<'de> Deserialize<'de>>(dir: Option<&Path>, name: &str, default: &str) -> Result<T, MappingError> {
+    let (path, text) = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
+        Some(p) => {
+            let text = std::fs::read_to_string(&p).map_err(|source| MappingError::Io { path: p.clone(), source })?;
+            (p, text)
+        }
+        None => (PathBuf::from(format!("(built-in) ingest/{name}")), default.to_string()),
+    };
+    toml::from_str(&text).map_err(|e| MappingError::Parse { path, message: e.to_string() })
+}
+
+/// `ingest/catalog.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogMapping {
+    pub annotations: Annotations,
+    /// FFO kind label → Resource spec.type values.
+    pub resource_kinds: BTreeMap<String, Vec<String>>,
+    /// FFO kind label → Component spec.type values.
+    pub component_kinds: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Annotations {
+    pub tier: String,
+    pub environment: String,
+    pub classification: String,
+    pub aliases: String,
+}
+
+/// `ingest/runbooks.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunbookMapping {
+    pub alert_keys: Vec<String>,
+    pub entity_keys: Vec<String>,
+}
+
+/// `ingest/postmortems.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostmortemMapping {
+    pub entity_keys: Vec<String>,
+    pub date_keys: Vec<String>,
+    pub severity_keys: Vec<String>,
+    pub title_keys: Vec<String>,
+}
+
+/// `ingest/confluence.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfluenceMapping {
+    /// Document kind → labels that mark it.
+    pub kinds: BTreeMap<String, Vec<String>>,
+    /// Whether a label that names an entity makes the page `affect` it.
+    pub labels_name_entities: bool,
+    pub live: ConfluenceLive,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfluenceLive {
+    pub api: String,
+    pub spaces: Vec<String>,
+    pub page_size: u32,
+}
+
+/// `ingest/jira.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JiraMapping {
+    pub entity_fields: Vec<String>,
+    /// Document kind → issue types.
+    pub kinds: BTreeMap<String, Vec<String>>,
+    /// Severity → priorities.
+    pub severity: BTreeMap<String, Vec<String>>,
+    pub live: JiraLive,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JiraLive {
+    pub jql: String,
+    pub api: String,
+    pub page_size: u32,
+    pub fields: Vec<String>,
+}
+
+/// `ingest/alerts.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertMapping {
+    pub target_labels: Vec<String>,
+    pub ignore_values: Vec<String>,
+}
+
+/// Looks a value up in a "name → list of spellings" table, case-insensitively.
+pub fn lookup<'a>(table: &'a BTreeMap<String, Vec<String>>, value: &str) -> Option<&'a str> {
+    let value = value.trim();
+    table.iter().find(|(_, spellings)| spellings.iter().any(|s| s.eq_ignore_ascii_case(value))).map(|(k, _)| k.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_mappings_parse_and_unknown_keys_are_refused() {
+        let config = IngestConfig::default();
+        assert_eq!(config.catalog.annotations.tier, "ffo/tier");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("catalog.toml"),
+            "[annotations]\ntier='t'\nenvironment='e'\nclassification='c'\naliases='a'\ntypo=1\n[resource_kinds]\n[component_kinds]\n",
+        )
+        .unwrap();
+        let err = IngestConfig::load(Some(dir.path()), ClassificationScale::default(), 1).unwrap_err();
+        assert!(err.to_string().contains("typo"), "{err}");
+    }
+}

@@ -1,0 +1,69 @@
+//! Markdown postmortems: one document per file; summary, impact, trigger,
+//! root cause, resolution, action items and timeline from the file's own
+//! headings (and their usual synonyms), never invented.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use super::document::{HistoryDoc, commit_history, parse_time};
+use super::linking::Linker;
+use super::markdown_files::{self, MarkdownFile};
+use super::markup::{markdown, structure};
+use super::{IngestConfig, IngestError, Note, Report};
+use crate::ledger::Ledger;
+use crate::model::{DocId, DocKind, Source};
+
+pub async fn ingest(
+    ledger: &Ledger,
+    path: &Path,
+    config: &IngestConfig,
+    linker: &Linker,
+) -> Result<Report, IngestError> {
+    let mut report = Report::new(Source::Postmortems);
+    let mut docs = Vec::new();
+    for file in markdown_files::find(path)? {
+        let Some(md) = markdown_files::read(&file, config, &mut report)? else {
+            continue;
+        };
+        report.files += 1;
+        if md.body.trim().is_empty() {
+            report.notes.push(Note { at: file.display().to_string(), message: "empty; skipped".into() });
+            continue;
+        }
+        docs.push(postmortem_of(&md, config)?);
+    }
+    report.documents = docs.len();
+    let seen: HashSet<DocId> = docs.iter().map(|d| d.doc.clone()).collect();
+    commit_history(ledger, docs, linker, &mut report).await?;
+    let gone = markdown_files::vanished(ledger, Source::Postmortems, &super::file_id(path)?, &seen).await?;
+    super::commit(ledger, &gone, &mut report).await?;
+    Ok(report)
+}
+
+fn postmortem_of(md: &MarkdownFile, config: &IngestConfig) -> Result<HistoryDoc, IngestError> {
+    let mapping = &config.postmortems;
+    let doc = DocId::new(Source::Postmortems, md.id.clone())
+        .map_err(|err| IngestError::Invalid { path: md.path.clone(), message: err.to_string() })?;
+    let title = md
+        .first(&mapping.title_keys)
+        .into_iter()
+        .next()
+        .or_else(|| markdown::first_heading(&md.body).map(|(_, h)| h))
+        .unwrap_or_else(|| md.stem());
+    let mut d = HistoryDoc::new(doc, DocKind::Postmortem, title);
+    d.body = markdown::to_plain(&md.body);
+    d.postmortem = structure::postmortem(&markdown::sections(&md.body));
+    if d.postmortem.summary.is_empty()
+        && let Some(summary) = md.front.str("summary")
+    {
+        // Front matter summaries (the icco collection) are Markdown too.
+        d.postmortem.summary = markdown::to_plain(summary);
+    }
+    d.created = md.first(&mapping.date_keys).iter().find_map(|t| parse_time(t));
+    d.severity = md.first(&mapping.severity_keys).into_iter().next();
+    d.named_entities = md.all(&mapping.entity_keys);
+    d.labels = md.all(&["tags".to_string(), "categories".to_string(), "keywords".to_string()]);
+    d.url = md.front.str("url").map(str::to_string).or_else(|| Some(super::file_url(&md.id)));
+    d.payload = md.bytes.clone();
+    Ok(d)
+}

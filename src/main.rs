@@ -1,0 +1,5 @@
+//! The `ffo` binary: see `cli`.
+
+fn main() -> std::process::ExitCode {
+    ffo::cli::main()
+}

@@ -1,0 +1,276 @@
+//! The projections and their driver: reads ledger entries in sequence order
+//! and applies them to the graph, the topology (and the search index). Each
+//! projection remembers the last sequence it applied; applying is
+//! idempotent, so after a crash catching up from the lowest watermark
+//! converges. Any projection can be dropped and rebuilt from the ledger.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use oxigraph::model::{NamedNodeRef, Triple};
+use tokio::sync::{Mutex, watch};
+
+use crate::graph::{Graph, GraphError, GraphUpdate, parse_triples};
+use crate::ledger::{Entry, Ledger, LedgerError, Op};
+use crate::model::{ClassificationScale, Relation, Seq, Source, TextDoc, vocab};
+use crate::search::{Search, SearchError};
+use crate::topology::Topology;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+    #[error(transparent)]
+    Search(#[from] SearchError),
+    #[error("ledger entry {seq} ({doc}) has a bad search document: {message}")]
+    BadTextDoc { seq: Seq, doc: String, message: String },
+    #[error("projection worker failed: {0}")]
+    Worker(String),
+}
+
+/// Entries applied per batch: large enough that an import makes few, big
+/// graph loads and index commits.
+const BATCH: i64 = 10_000;
+
+/// The projections of one data directory.
+pub struct Projections {
+    graph: Graph,
+    search: Search,
+    topology: RwLock<Topology>,
+    /// Serialises catch-up and rebuild.
+    apply_lock: Mutex<()>,
+    applied: watch::Sender<Seq>,
+    dir: Option<PathBuf>,
+}
+
+impl Projections {
+    /// Opens the projections in `data_dir` and builds the topology from the graph.
+    pub fn open(data_dir: &Path, scale: ClassificationScale) -> Result<Projections, ProjectionError> {
+        let graph = Graph::open(&data_dir.join("graph"))?;
+        let search = Search::open(&data_dir.join("search"))?;
+        let applied = graph.applied()?.min(search.applied()?);
+        let topology = topology_from(&graph, scale)?;
+        Ok(Projections {
+            graph,
+            search,
+            topology: RwLock::new(topology),
+            apply_lock: Mutex::new(()),
+            applied: watch::channel(applied).0,
+            dir: Some(data_dir.to_path_buf()),
+        })
+    }
+
+    /// The projections as the ledger stood at `at`, built in memory.
+    pub async fn as_of(
+        ledger: &Ledger,
+        at: DateTime<Utc>,
+        scale: ClassificationScale,
+    ) -> Result<Projections, ProjectionError> {
+        let p = Projections {
+            graph: Graph::in_memory()?,
+            search: Search::in_memory()?,
+            topology: RwLock::new(Topology::new(scale)),
+            apply_lock: Mutex::new(()),
+            applied: watch::channel(Seq(0)).0,
+            dir: None,
+        };
+        let entries = ledger.live_as_of(at).await?;
+        p.apply_batch(&entries, None)?;
+        Ok(p)
+    }
+
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    pub fn search(&self) -> &Search {
+        &self.search
+    }
+
+    /// A read view of the topology.
+    pub fn topology(&self) -> RwLockReadGuard<'_, Topology> {
+        // A panic while holding the lock leaves a topology that is still a
+        // consistent value (updates replace whole entries); keep serving it.
+        self.topology.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The highest sequence applied to every projection.
+    pub fn applied(&self) -> Seq {
+        *self.applied.borrow()
+    }
+
+    pub fn data_dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// Applies every ledger entry not yet applied. Returns the new watermark.
+    pub async fn catch_up(&self, ledger: &Ledger) -> Result<Seq, ProjectionError> {
+        let _guard = self.apply_lock.lock().await;
+        // Each projection is at least this far; re-applying to the one that
+        // is further is harmless.
+        let mut from = self.graph.applied()?.min(self.search.applied()?);
+        loop {
+            let entries = ledger.entries_after(from, BATCH).await?;
+            let Some(last) = entries.last().map(|e| e.seq) else {
+                break;
+            };
+            self.apply_in_worker(&entries, Some(last)).await?;
+            from = last;
+        }
+        self.applied.send_replace(from);
+        Ok(from)
+    }
+
+    /// Waits until everything up to `seq` is applied (read-your-writes).
+    pub async fn wait_for(&self, ledger: &Ledger, seq: Seq) -> Result<(), ProjectionError> {
+        if self.applied() >= seq {
+            return Ok(());
+        }
+        self.catch_up(ledger).await?;
+        Ok(())
+    }
+
+    /// Drops every projection and rebuilds it from the ledger.
+    pub async fn rebuild(&self, ledger: &Ledger) -> Result<Seq, ProjectionError> {
+        {
+            let _guard = self.apply_lock.lock().await;
+            // Entries after `head` are applied by the catch-up below; a
+            // document changed meanwhile is applied twice, harmlessly.
+            let head = ledger.head().await?;
+            self.graph.clear()?;
+            self.search.clear()?;
+            {
+                let mut topo = self.topology.write().unwrap_or_else(|e| e.into_inner());
+                *topo = Topology::new(topo.scale().clone());
+            }
+            let mut from = Seq(0);
+            loop {
+                let entries = ledger.live_after(from, BATCH).await?;
+                let Some(last) = entries.last().map(|e| e.seq) else {
+                    break;
+                };
+                self.apply_in_worker(&entries, None).await?;
+                from = last;
+            }
+            self.graph.set_applied(head)?;
+            self.graph.flush()?;
+            self.search.apply(&[], Some(head))?;
+        }
+        self.catch_up(ledger).await
+    }
+
+    /// Keeps the projections current: after every local append, on every
+    /// notification from a shared ledger, and at least every `poll`.
+    pub async fn follow(self: Arc<Self>, ledger: Ledger, poll: Duration) {
+        let mut local = ledger.subscribe();
+        loop {
+            if let Err(e) = self.catch_up(&ledger).await {
+                tracing::error!(error = %e, "projection catch-up failed; retrying");
+                tokio::time::sleep(poll).await;
+            }
+            tokio::select! {
+                _ = local.changed() => {}
+                _ = ledger.wait_for_remote(poll) => {}
+            }
+        }
+    }
+
+    async fn apply_in_worker(&self, entries: &[Entry], seq: Option<Seq>) -> Result<(), ProjectionError> {
+        // oxigraph and RocksDB block; keep them off the async workers.
+        tokio::task::block_in_place(|| self.apply_batch(entries, seq))
+    }
+
+    /// Applies a batch to every projection; `seq`, if given, is recorded as applied.
+    fn apply_batch(&self, entries: &[Entry], seq: Option<Seq>) -> Result<(), ProjectionError> {
+        let mut parsed: Vec<(String, Option<Vec<Triple>>)> = Vec::with_capacity(entries.len());
+        let mut texts: Vec<(String, Option<(TextDoc, &str)>)> = Vec::new();
+        for e in entries {
+            let graph = e.doc.iri();
+            let triples = match &e.op {
+                Op::Put { graph: nt, .. } => Some(parse_triples(&graph, nt)?),
+                Op::Delete => None,
+            };
+            parsed.push((graph, triples));
+            if matches!(e.doc.source(), Source::Catalog | Source::Rdf) {
+                continue;
+            }
+            let text = match &e.op {
+                Op::Put { text_doc: Some(json), .. } => Some((
+                    serde_json::from_str::<TextDoc>(json).map_err(|err| ProjectionError::BadTextDoc {
+                        seq: e.seq,
+                        doc: e.doc.to_string(),
+                        message: err.to_string(),
+                    })?,
+                    json.as_str(),
+                )),
+                _ => None,
+            };
+            texts.push((e.doc.to_string(), text));
+        }
+        let updates: Vec<GraphUpdate<'_>> =
+            parsed.iter().map(|(g, t)| GraphUpdate { graph: g, triples: t.as_deref() }).collect();
+        self.graph.apply(&updates, seq)?;
+        if !texts.is_empty() || seq.is_some() {
+            self.search.apply(&texts, seq)?;
+        }
+        let mut topo = self.topology.write().unwrap_or_else(|e| e.into_inner());
+        for (graph, triples) in &parsed {
+            topo.apply(graph, triples.as_deref());
+        }
+        Ok(())
+    }
+}
+
+/// The predicates the topology reads.
+fn topology_predicates() -> Vec<NamedNodeRef<'static>> {
+    let mut p = vec![
+        vocab::rdf::TYPE,
+        vocab::NAME,
+        vocab::TITLE,
+        vocab::DESCRIPTION,
+        vocab::ALIAS,
+        vocab::TIER,
+        vocab::ENVIRONMENT,
+        vocab::CLASSIFICATION,
+        vocab::LIFECYCLE,
+        vocab::SPEC_TYPE,
+        vocab::TAG,
+        vocab::WINDOW_START,
+        vocab::WINDOW_END,
+        vocab::FREEZE,
+    ];
+    p.extend(RELATION_IRIS.iter().copied());
+    p
+}
+
+const RELATION_IRIS: [NamedNodeRef<'static>; 9] = [
+    NamedNodeRef::new_unchecked("https://ffo.dev/ns#dependsOn"),
+    NamedNodeRef::new_unchecked("https://ffo.dev/ns#runsOn"),
+    NamedNodeRef::new_unchecked("https://ffo.dev/ns#partOf"),
+    NamedNodeRef::new_unchecked("https://ffo.dev/ns#ownedBy"),
+    NamedNodeRef::new_unchecked("https://ffo.dev/ns#providesApi"),
+    NamedNodeRef::new_unchecked("https://ffo.dev/ns#consumesApi"),
+    NamedNodeRef::new_unchecked("https://ffo.dev/ns#memberOf"),
+    NamedNodeRef::new_unchecked("https://ffo.dev/ns#childOf"),
+    NamedNodeRef::new_unchecked("https://ffo.dev/ns#covers"),
+];
+
+/// Builds the topology from what the graph holds (at start).
+fn topology_from(graph: &Graph, scale: ClassificationScale) -> Result<Topology, GraphError> {
+    debug_assert!(Relation::ALL.iter().all(|r| RELATION_IRIS.iter().any(|i| i.as_str() == r.iri())));
+    let mut by_graph: std::collections::HashMap<String, Vec<Triple>> = std::collections::HashMap::new();
+    for quad in graph.statements_with(&topology_predicates())? {
+        if let oxigraph::model::GraphName::NamedNode(g) = &quad.graph_name {
+            by_graph.entry(g.as_str().to_string()).or_default().push(Triple::from(quad));
+        }
+    }
+    let mut topo = Topology::new(scale);
+    for (g, triples) in by_graph {
+        topo.apply(&g, Some(&triples));
+    }
+    Ok(topo)
+}

@@ -1,0 +1,491 @@
+//! The search projection: a tantivy index on disk of every history
+//! document, with the same watermark and rebuild rules as the graph (the
+//! last applied sequence rides in each commit's payload).
+//!
+//! Queries are built as values. What a person types is only ever split into
+//! words by the index's own analyzer: no input is query syntax, so no input
+//! fails to parse.
+
+use std::collections::BTreeSet;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Mutex;
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TokenStream;
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+
+use crate::model::{DocKind, Seq, TextDoc};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("search index at {path}: {message}")]
+    Open { path: String, message: String },
+    #[error("search document {doc}: {message}")]
+    BadDocument { doc: String, message: String },
+}
+
+/// Field boosts: a word in the title or the root cause says more than one
+/// in the body. (The body holds every section, the resolution included: a
+/// clause per field is a posting list per word, so only the fields that
+/// change the ranking get one.)
+const BOOSTS: [(&str, f32); 3] = [("title", 3.0), ("root_cause", 2.0), ("body", 1.0)];
+/// At most this many words of a query are used.
+const MAX_TERMS: usize = 32;
+/// The analyzer of every text field: words, lower case, English stop words
+/// dropped, English stemming.
+const ANALYZER: &str = "ffo_en";
+
+fn register_analyzer(index: &Index) {
+    use tantivy::tokenizer::{
+        Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+    };
+    let mut builder = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .dynamic();
+    if let Some(stop) = StopWordFilter::new(Language::English) {
+        builder = builder.filter_dynamic(stop);
+    }
+    let analyzer = builder.filter_dynamic(Stemmer::new(Language::English)).build();
+    index.tokenizers().register(ANALYZER, analyzer);
+}
+
+/// `KafkaConsumerGroupLagHigh` → `Kafka Consumer Group Lag High`.
+pub fn split_camel(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 8);
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if c.is_uppercase() && prev_lower {
+            out.push(' ');
+        }
+        prev_lower = c.is_lowercase() || c.is_ascii_digit();
+        out.push(c);
+    }
+    out
+}
+
+/// No classification is indexed as this.
+const UNCLASSIFIED: &str = "_none";
+
+struct Fields {
+    doc_id: Field,
+    kind: Field,
+    source: Field,
+    title: Field,
+    body: Field,
+    root_cause: Field,
+    resolution: Field,
+    entities: Field,
+    affects: Field,
+    alerts: Field,
+    severity: Field,
+    classification: Field,
+    /// Seconds since the epoch: when it happened (created, else updated).
+    date: Field,
+    json: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        doc_id: b.add_text_field("doc_id", STRING | STORED),
+        kind: b.add_text_field("kind", STRING),
+        source: b.add_text_field("source", STRING),
+        title: b.add_text_field("title", text.clone()),
+        body: b.add_text_field("body", text.clone()),
+        root_cause: b.add_text_field("root_cause", text.clone()),
+        resolution: b.add_text_field("resolution", text),
+        entities: b.add_text_field("entities", STRING),
+        affects: b.add_text_field("affects", STRING),
+        alerts: b.add_text_field("alerts", STRING),
+        severity: b.add_text_field("severity", STRING),
+        classification: b.add_text_field("classification", STRING),
+        date: b.add_i64_field("date", NumericOptions::default().set_indexed().set_fast()),
+        json: b.add_text_field("json", STORED),
+    };
+    (b.build(), fields)
+}
+
+/// A search: words, filters, a limit.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    /// What the user typed; only its words count.
+    pub text: String,
+    /// Documents that affect or mention any of these entity ids.
+    pub entities: Vec<String>,
+    /// Documents that affect any of these (stricter than `entities`).
+    pub affects: Vec<String>,
+    /// Runbooks or firings of any of these alert names.
+    pub alerts: Vec<String>,
+    pub kinds: Vec<DocKind>,
+    /// Epoch seconds, inclusive.
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    /// Classification levels the caller may see; `None`: all.
+    pub allowed: Option<Vec<String>>,
+    pub limit: usize,
+    /// Say which of the query's words each hit contains (costs a pass over
+    /// each hit's text; ranking explanations want it, lists do not).
+    pub explain: bool,
+    /// Make a snippet for each hit.
+    pub snippets: bool,
+}
+
+/// A matched passage: text and the byte ranges of matched words in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snippet {
+    pub text: String,
+    pub highlights: Vec<std::ops::Range<usize>>,
+}
+
+impl Snippet {
+    /// The snippet with matched words wrapped in `open` and `close`.
+    pub fn marked(&self, open: &str, close: &str) -> String {
+        let mut out = String::with_capacity(self.text.len() + 8 * self.highlights.len());
+        let mut at = 0;
+        for r in &self.highlights {
+            if r.start < at || r.end > self.text.len() {
+                continue;
+            }
+            out.push_str(&self.text[at..r.start]);
+            out.push_str(open);
+            out.push_str(&self.text[r.clone()]);
+            out.push_str(close);
+            at = r.end;
+        }
+        out.push_str(&self.text[at..]);
+        out
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub doc: TextDoc,
+    /// BM25 with field boosts; 0 when the query had no words.
+    pub score: f32,
+    pub snippet: Snippet,
+    /// The query's words (analysed) found in the title, root cause, resolution or body.
+    pub matched_terms: Vec<String>,
+}
+
+/// The search projection.
+pub struct Search {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+impl Search {
+    pub fn open(dir: &Path) -> Result<Search, SearchError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| SearchError::Open { path: dir.display().to_string(), message: e.to_string() })?;
+        let (schema, fields) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(dir)
+            .map_err(|e| SearchError::Open { path: dir.display().to_string(), message: e.to_string() })?;
+        let index = Index::open_or_create(directory, schema)?;
+        Search::with_index(index, fields)
+    }
+
+    pub fn in_memory() -> Result<Search, SearchError> {
+        let (schema, fields) = schema();
+        Search::with_index(Index::create_in_ram(schema), fields)
+    }
+
+    fn with_index(index: Index, fields: Fields) -> Result<Search, SearchError> {
+        register_analyzer(&index);
+        let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024)?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(Search { index, reader, writer: Mutex::new(writer), fields })
+    }
+
+    /// The last ledger sequence committed to the index.
+    pub fn applied(&self) -> Result<Seq, SearchError> {
+        let metas = self.index.load_metas()?;
+        Ok(Seq(metas.payload.and_then(|p| p.parse().ok()).unwrap_or(0)))
+    }
+
+    /// Replaces the documents of a batch (`None` deletes) and commits,
+    /// recording `seq` (if given) in the commit. Each document comes with
+    /// its JSON as the ledger holds it, which the index stores as is.
+    pub fn apply(&self, updates: &[(String, Option<(TextDoc, &str)>)], seq: Option<Seq>) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        for (doc_id, doc) in updates {
+            writer.delete_term(Term::from_field_text(self.fields.doc_id, doc_id));
+            if let Some((doc, json)) = doc {
+                writer.add_document(self.document(doc, json))?;
+            }
+        }
+        let payload = match seq {
+            Some(s) => s.to_string(),
+            None => self.applied()?.to_string(),
+        };
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload(&payload);
+        commit.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Drops every document.
+    pub fn clear(&self) -> Result<(), SearchError> {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        writer.delete_all_documents()?;
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload("0");
+        commit.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    fn document(&self, d: &TextDoc, json: &str) -> TantivyDocument {
+        let f = &self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.doc_id, &d.doc_id);
+        if let Some(k) = d.kind {
+            doc.add_text(f.kind, k.as_str());
+        }
+        doc.add_text(f.source, &d.source);
+        // Alert names are one CamelCase word; their parts are words too.
+        let alert_words: Vec<String> = d.alerts.iter().map(|a| split_camel(a)).collect();
+        doc.add_text(f.title, format!("{} {}", d.title, alert_words.join(" ")));
+        doc.add_text(f.body, &d.body);
+        doc.add_text(f.root_cause, &d.root_cause);
+        doc.add_text(f.resolution, &d.resolution);
+        let entities: BTreeSet<&String> = d.affects.iter().chain(&d.mentions).chain(&d.cause_in).collect();
+        for e in entities {
+            doc.add_text(f.entities, e);
+        }
+        for e in &d.affects {
+            doc.add_text(f.affects, e);
+        }
+        for a in &d.alerts {
+            doc.add_text(f.alerts, a.to_lowercase());
+        }
+        if let Some(s) = &d.severity {
+            doc.add_text(f.severity, s.to_lowercase());
+        }
+        doc.add_text(f.classification, d.classification.as_deref().unwrap_or(UNCLASSIFIED));
+        if let Some(t) =
+            d.created.as_deref().or(d.updated.as_deref()).and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        {
+            doc.add_i64(f.date, t.timestamp());
+        }
+        doc.add_text(f.json, json);
+        doc
+    }
+
+    /// The analysed words of a text, as the index sees them.
+    pub fn words(&self, text: &str) -> Vec<String> {
+        let Ok(mut analyzer) = self.index.tokenizer_for_field(self.fields.body) else {
+            return Vec::new();
+        };
+        let mut stream = analyzer.token_stream(text);
+        let mut out: Vec<String> = Vec::new();
+        while let Some(t) = stream.next() {
+            if !out.contains(&t.text) {
+                out.push(t.text.clone());
+            }
+            if out.len() == MAX_TERMS {
+                break;
+            }
+        }
+        out
+    }
+
+    /// How many documents match (the query's limit does not apply).
+    pub fn count(&self, q: &SearchQuery) -> Result<usize, SearchError> {
+        let (query, _, _) = self.build(q);
+        Ok(self.reader.searcher().search(&query, &tantivy::collector::Count)?)
+    }
+
+    pub fn search(&self, q: &SearchQuery) -> Result<Vec<Hit>, SearchError> {
+        let (query, text_query, words) = self.build(q);
+        self.run(q, &query, text_query.as_ref(), &words, &self.fields)
+    }
+
+    /// The query for a search (words, if any, and every filter), the words'
+    /// own part, and the words.
+    fn build(&self, q: &SearchQuery) -> (Box<dyn Query>, Option<BooleanQuery>, Vec<String>) {
+        let f = &self.fields;
+        let words = self.words(&q.text);
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let text_query: Option<BooleanQuery> = (!words.is_empty()).then(|| {
+            let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for w in &words {
+                for (name, boost) in BOOSTS {
+                    let field = self.field(name);
+                    let tq = TermQuery::new(Term::from_field_text(field, w), IndexRecordOption::WithFreqs);
+                    should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(tq), boost))));
+                }
+            }
+            BooleanQuery::new(should)
+        });
+        if let Some(t) = &text_query {
+            must.push((Occur::Must, Box::new(t.clone())));
+        }
+        let any_of = |field: Field, values: &[String]| -> Box<dyn Query> {
+            Box::new(BooleanQuery::new(
+                values
+                    .iter()
+                    .map(|v| {
+                        let q: Box<dyn Query> =
+                            Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic));
+                        (Occur::Should, q)
+                    })
+                    .collect(),
+            ))
+        };
+        if !q.entities.is_empty() {
+            must.push((Occur::Must, any_of(f.entities, &q.entities)));
+        }
+        if !q.affects.is_empty() {
+            must.push((Occur::Must, any_of(f.affects, &q.affects)));
+        }
+        if !q.alerts.is_empty() {
+            let lower: Vec<String> = q.alerts.iter().map(|a| a.to_lowercase()).collect();
+            must.push((Occur::Must, any_of(f.alerts, &lower)));
+        }
+        if !q.kinds.is_empty() {
+            let kinds: Vec<String> = q.kinds.iter().map(|k| k.as_str().to_string()).collect();
+            must.push((Occur::Must, any_of(f.kind, &kinds)));
+        }
+        if let Some(allowed) = &q.allowed {
+            let mut levels = allowed.clone();
+            levels.push(UNCLASSIFIED.to_string());
+            must.push((Occur::Must, any_of(f.classification, &levels)));
+        }
+        if q.since.is_some() || q.until.is_some() {
+            let bound =
+                |v: Option<i64>| v.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(f.date, v)));
+            must.push((Occur::Must, Box::new(RangeQuery::new(bound(q.since), bound(q.until)))));
+        }
+        let query: Box<dyn Query> = match must.len() {
+            0 => Box::new(AllQuery),
+            1 if text_query.is_some() => must.remove(0).1,
+            _ => Box::new(BooleanQuery::new(must)),
+        };
+        (query, text_query, words)
+    }
+
+    fn run(
+        &self,
+        q: &SearchQuery,
+        query: &dyn Query,
+        text_query: Option<&BooleanQuery>,
+        words: &[String],
+        f: &Fields,
+    ) -> Result<Vec<Hit>, SearchError> {
+        let searcher = self.reader.searcher();
+        let limit = q.limit.max(1);
+        let addresses: Vec<(f32, DocAddress)> = if text_query.is_some() {
+            searcher.search(query, &TopDocs::with_limit(limit).order_by_score())?
+        } else {
+            // Without words, the newest first.
+            searcher
+                .search(query, &TopDocs::with_limit(limit).order_by_fast_field::<i64>("date", Order::Desc))?
+                .into_iter()
+                .map(|(_, a)| (0.0, a))
+                .collect()
+        };
+        let snippets = match text_query {
+            Some(t) if q.snippets => Some(SnippetGenerator::create(&searcher, t, f.body)?),
+            _ => None,
+        };
+        let mut hits = Vec::with_capacity(addresses.len());
+        for (score, address) in addresses {
+            let stored: TantivyDocument = searcher.doc(address)?;
+            let Some(json) = stored.get_first(f.json).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let doc: TextDoc = serde_json::from_str(json)
+                .map_err(|e| SearchError::BadDocument { doc: format!("{address:?}"), message: e.to_string() })?;
+            let snippet = match &snippets {
+                Some(g) => {
+                    let s = g.snippet(&doc.body);
+                    Snippet { text: s.fragment().to_string(), highlights: s.highlighted().to_vec() }
+                }
+                None => Snippet::default(),
+            };
+            let matched_terms = if q.explain { self.matched(words, &doc) } else { Vec::new() };
+            hits.push(Hit { doc, score, snippet, matched_terms });
+        }
+        Ok(hits)
+    }
+
+    /// Which of the query's words occur in a document's searchable text.
+    fn matched(&self, words: &[String], doc: &TextDoc) -> Vec<String> {
+        if words.is_empty() {
+            return Vec::new();
+        }
+        let text = format!("{} {} {} {}", doc.title, doc.root_cause, doc.resolution, doc.body);
+        let present: BTreeSet<String> = self.words_unbounded(&text);
+        words.iter().filter(|w| present.contains(*w)).cloned().collect()
+    }
+
+    fn words_unbounded(&self, text: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        if let Ok(mut analyzer) = self.index.tokenizer_for_field(self.fields.body) {
+            let mut stream = analyzer.token_stream(text);
+            while let Some(t) = stream.next() {
+                out.insert(t.text.clone());
+            }
+        }
+        out
+    }
+
+    /// A stored document by id.
+    pub fn get(&self, doc_id: &str) -> Result<Option<TextDoc>, SearchError> {
+        let searcher = self.reader.searcher();
+        let q = TermQuery::new(Term::from_field_text(self.fields.doc_id, doc_id), IndexRecordOption::Basic);
+        let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
+        let Some((_, address)) = top.into_iter().next() else {
+            return Ok(None);
+        };
+        let stored: TantivyDocument = searcher.doc(address)?;
+        Ok(stored.get_first(self.fields.json).and_then(|v| v.as_str()).and_then(|j| serde_json::from_str(j).ok()))
+    }
+
+    /// Every document in the index as (id, stored JSON), sorted by id: what
+    /// an index is compared with a rebuild by.
+    pub fn all_docs(&self) -> Result<Vec<(String, String)>, SearchError> {
+        let searcher = self.reader.searcher();
+        let n = searcher.num_docs() as usize;
+        let top = searcher.search(&AllQuery, &TopDocs::with_limit(n.max(1)).order_by_score())?;
+        let mut out = Vec::with_capacity(n);
+        for (_, a) in top {
+            let d: TantivyDocument = searcher.doc(a)?;
+            let id = d.get_first(self.fields.doc_id).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let json = d.get_first(self.fields.json).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            out.push((id, json));
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    fn field(&self, name: &str) -> Field {
+        match name {
+            "title" => self.fields.title,
+            "root_cause" => self.fields.root_cause,
+            "resolution" => self.fields.resolution,
+            _ => self.fields.body,
+        }
+    }
+}

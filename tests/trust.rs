@@ -1,0 +1,126 @@
+//! Trust: tokens carry scopes and a clearance; no answer on any face holds
+//! an entity above the caller's clearance; reading never implies writing;
+//! without tokens FFO serves loopback only; every call is audited.
+
+use serde_json::json;
+
+mod common;
+use common::{Ffo, Server, request};
+
+const CONFIG: &str = r#"
+[[tokens]]
+name = "reader"
+token = "read-token"
+scopes = ["read"]
+clearance = "IL4"
+
+[[tokens]]
+name = "agent"
+token = "agent-token"
+scopes = ["read", "write"]
+clearance = "IL4"
+
+[[tokens]]
+name = "root"
+token_sha256 = "2cff60a244379d429c1877c36ee7f37da39ad06073d31b8d90fccd15376f2adf"
+scopes = ["admin"]
+clearance = "IL6"
+"#;
+
+fn get(server: &Server, path: &str, token: Option<&str>) -> (u16, serde_json::Value) {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    let (status, body) = request("GET", &server.url(path), &headers, b"").unwrap();
+    (status, serde_json::from_str(&body).unwrap_or(json!(body)))
+}
+
+fn post(server: &Server, path: &str, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let auth = format!("Bearer {token}");
+    let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+    let (status, text) = request("POST", &server.url(path), &headers, body.to_string().as_bytes()).unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(json!(text)))
+}
+
+#[test]
+fn tokens_scopes_and_clearance_on_every_face() {
+    let ffo = Ffo::new();
+    ffo.ok(&["ingest", "all", common::fixtures().to_str().unwrap()]);
+    let config = ffo.dir.path().join("ffo.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let server = Server::start(&ffo, &["--config", config.to_str().unwrap()]);
+
+    // No token, a wrong token: 401.
+    assert_eq!(get(&server, "/v1/entities/checkout-api", None).0, 401);
+    assert_eq!(get(&server, "/v1/entities/checkout-api", Some("nope")).0, 401);
+    let (status, _) = request("POST", &server.url("/mcp"), &[("Content-Type", "application/json")], b"{}").unwrap();
+    assert_eq!(status, 401, "MCP is behind the same tokens");
+    assert_eq!(get(&server, "/healthz", None).0, 200, "health needs no token");
+
+    // Clearance: IL5 and IL6 entities do not exist for an IL4 reader.
+    assert_eq!(get(&server, "/v1/entities/checkout-api", Some("read-token")).0, 200);
+    assert_eq!(get(&server, "/v1/entities/payments-db", Some("read-token")).0, 404, "IL5");
+    assert_eq!(get(&server, "/v1/entities/key-service", Some("read-token")).0, 404, "IL6");
+    assert_eq!(get(&server, "/v1/entities/key-service", Some("root-token")).0, 200);
+    let (_, reader) = get(&server, "/v1/blast-radius/redis-shared", Some("read-token"));
+    let (_, root) = get(&server, "/v1/blast-radius/redis-shared", Some("root-token"));
+    let ids = |v: &serde_json::Value| {
+        v["dependents"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert!(!ids(&reader).iter().any(|i| i.ends_with("/payments-service")), "{reader}");
+    assert!(ids(&root).iter().any(|i| i.ends_with("/payments-service")));
+    assert_eq!(reader["withheld"].as_u64().unwrap() as usize, ids(&root).len() - ids(&reader).len());
+    assert!(reader["totals"]["by_classification"].get("IL5").is_none(), "{reader}");
+    let (_, e) = get(&server, "/v1/entities/checkout-api", Some("read-token"));
+    assert!(!e.to_string().contains("payments-db"), "an IL5 neighbour leaked into the entity answer");
+    let (_, c) = post(&server, "/v1/context", "read-token", &json!({"entity": "checkout-api"}));
+    assert!(!c.to_string().contains("resource:default/payments-db"), "an IL5 neighbour leaked into context");
+    // Documents stay visible; the IL5 entities they link to are not named.
+    let (_, s) = get(&server, "/v1/search?q=payments&limit=50", Some("read-token"));
+    assert!(!s["hits"].as_array().unwrap().is_empty());
+    for h in s["hits"].as_array().unwrap() {
+        for list in ["affects", "mentions"] {
+            assert!(!h[list].to_string().contains("payments-db"), "{h}");
+        }
+    }
+    // SPARQL can reach any statement: only the highest clearance may use it.
+    let q = common::urlencode("SELECT * WHERE { ?s ?p ?o } LIMIT 1");
+    assert_eq!(get(&server, &format!("/sparql?query={q}"), Some("read-token")).0, 403);
+    assert_eq!(get(&server, &format!("/sparql?query={q}"), Some("root-token")).0, 200);
+
+    // Reading never implies writing.
+    let outcome = json!({"entity": "checkout-api", "action": "restart", "result": "success", "summary": "done"});
+    let (status, e) = post(&server, "/v1/outcomes", "read-token", &outcome);
+    assert_eq!(status, 403, "{e}");
+    assert!(e["message"].as_str().unwrap().contains("write"), "{e}");
+    let (status, w) = post(&server, "/v1/outcomes", "agent-token", &outcome);
+    assert_eq!(status, 200, "{w}");
+    assert_eq!(w["performed_by"], "agent");
+    let (status, _) = post(&server, "/v1/alerts", "read-token", &json!({"alerts": []}));
+    assert_eq!(status, 403);
+    server.stop();
+
+    // Every call is audited: who, which tool, how it ended.
+    let audit = ffo.json(&["audit", "--limit", "200", "--json"]);
+    let rows = audit.as_array().unwrap();
+    assert!(
+        rows.iter().any(|r| r["caller"] == "reader" && r["tool"] == "write_outcome" && r["outcome"] == "forbidden"),
+        "{audit}"
+    );
+    assert!(rows.iter().any(|r| r["caller"] == "agent"
+        && r["tool"] == "write_outcome"
+        && r["outcome"] == "ok"
+        && r["face"] == "http"));
+    assert!(
+        rows.iter().any(|r| r["caller"] == "reader" && r["tool"] == "get_entity" && r["outcome"] == "unknown_entity")
+    );
+}
+
+#[test]
+fn without_tokens_ffo_serves_loopback_only() {
+    let ffo = Ffo::new();
+    let port = common::free_port();
+    let out = ffo.run(&["serve", "--listen", &format!("0.0.0.0:{port}")]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("loopback only") && err.contains("tokens"), "{err}");
+}
