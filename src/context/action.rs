@@ -202,7 +202,7 @@ impl Service {
         let alert_words = req.alert.as_ref().map(alert_words).unwrap_or_default();
         let text = format!("{alert_words} {}", req.action.as_deref().unwrap_or("")).trim().to_string();
 
-        let mut incidents = rank_incidents(p, &target, &near, &text, &allowed, now, limit)?;
+        let (mut incidents, about_target) = rank_incidents(p, &target, &near, &text, &allowed, now, limit)?;
         {
             let topo = p.topology();
             for r in &mut incidents {
@@ -210,7 +210,7 @@ impl Service {
             }
         }
         let runbooks = runbooks(p, &target, req.alert.as_ref(), &text, &allowed, limit)?;
-        let known_causes = known_causes(p, &target, &near, &incidents, &allowed, limit)?;
+        let known_causes = known_causes(&target, &near, &incidents, about_target, limit);
         let (outcomes, retracted_outcomes) = outcomes(p, &target, req.action.as_deref(), &allowed, limit)?;
         let alert_history = match req.alert.as_ref().and_then(Alert::name) {
             Some(name) => {
@@ -462,7 +462,7 @@ fn rank_incidents(
     allowed: &Option<Vec<String>>,
     now: DateTime<Utc>,
     limit: usize,
-) -> Result<Vec<Ranked>, QueryError> {
+) -> Result<(Vec<Ranked>, Vec<TextDoc>), QueryError> {
     let target_id = target.id.to_string();
     let mut entities: Vec<String> = vec![target_id.clone()];
     entities.extend(near.keys().cloned());
@@ -470,40 +470,54 @@ fn rank_incidents(
     // Documents about the target or its neighbours, newest first, whatever
     // their words; the same with the alert's words, for text scores; and
     // documents that only share the words (they can still be useful).
-    let mut candidates: BTreeMap<String, (TextDoc, f32, Vec<String>)> = BTreeMap::new();
+    let mut candidates: BTreeMap<String, (TextDoc, f32)> = BTreeMap::new();
     let mut add = |hits: Vec<Hit>| {
         for h in hits {
-            let e = candidates.entry(h.doc.doc_id.clone()).or_insert((h.doc, 0.0, Vec::new()));
-            if h.score > e.1 {
-                e.1 = h.score;
-                e.2 = h.matched_terms;
-            }
+            let e = candidates.entry(h.doc.doc_id.clone()).or_insert((h.doc, 0.0));
+            e.1 = e.1.max(h.score);
         }
     };
-    add(search(p, SearchQuery { entities: entities.clone(), limit: 200, ..base.clone() })?);
+    // The first query is every failure document about the target itself,
+    // for known causes; asked together, the documents are read once.
+    let mut queries = vec![
+        SearchQuery { entities: vec![target_id.clone()], limit: 200, ..base.clone() },
+        SearchQuery { entities: entities.clone(), limit: 200, ..base.clone() },
+    ];
     if !text.is_empty() {
-        add(search(p, SearchQuery { text: text.to_string(), entities, limit: 200, explain: true, ..base.clone() })?);
-        add(search(p, SearchQuery { text: text.to_string(), limit: 20, explain: true, ..base })?);
+        queries.push(SearchQuery { text: text.to_string(), entities, limit: 200, ..base.clone() });
+        queries.push(SearchQuery { text: text.to_string(), limit: 20, ..base });
+    }
+    let mut answers = p.search().search_many(&queries).map_err(|e| QueryError::Internal(e.to_string()))?.into_iter();
+    let about_target: Vec<TextDoc> = answers.next().unwrap_or_default().into_iter().map(|h| h.doc).collect();
+    for hits in answers {
+        add(hits);
     }
     let best_bm25 = candidates.values().map(|c| c.1).fold(0.0f32, f32::max);
     let mut ranked: Vec<Ranked> = candidates
         .into_values()
-        .map(|(doc, bm25, terms)| {
-            let (prox, mut why) = proximity(&doc, &target_id, near);
+        .map(|(doc, bm25)| {
+            let (prox, why) = proximity(&doc, &target_id, near);
             let text = if best_bm25 > 0.0 { f64::from(bm25 / best_bm25) } else { 0.0 };
-            if !terms.is_empty() {
-                why.push(format!("text matches {}", terms.join(", ")));
-            }
-            let (rec, days) = recency(&doc, now);
-            if let Some(d) = days {
-                why.push(format!("{d} days ago"));
-            }
+            let (rec, _) = recency(&doc, now);
             Ranked { score: score(prox, text, rec), proximity: prox, text, recency: rec, why, doc }
         })
         .collect();
     ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.doc.doc_id.cmp(&b.doc.doc_id)));
     ranked.truncate(limit);
-    Ok(ranked)
+    // Explanations only for what is shown: finding the matched words means
+    // analysing a document's whole text.
+    for r in &mut ranked {
+        if r.text > 0.0 {
+            let terms = p.search().matched_terms(text, &r.doc);
+            if !terms.is_empty() {
+                r.why.push(format!("text matches {}", terms.join(", ")));
+            }
+        }
+        if let (_, Some(d)) = recency(&r.doc, now) {
+            r.why.push(format!("{d} days ago"));
+        }
+    }
+    Ok((ranked, about_target))
 }
 
 /// Runbooks: for the alert by name first, then for the entity, then by text.
@@ -544,26 +558,15 @@ fn runbooks(
 /// Root causes that earlier incidents on the target or its neighbours found
 /// in another entity: the symptom is here, the cause was there.
 fn known_causes(
-    p: &Projections,
     target: &EntityInfo,
     near: &HashMap<String, (Arc<EntityInfo>, u32)>,
     ranked: &[Ranked],
-    allowed: &Option<Vec<String>>,
+    about_target: Vec<TextDoc>,
     limit: usize,
-) -> Result<Vec<KnownCause>, QueryError> {
+) -> Vec<KnownCause> {
     let target_id = target.id.to_string();
     // Beyond the top-ranked items, every failure document about the target.
-    let about = search(
-        p,
-        SearchQuery {
-            entities: vec![target_id.clone()],
-            kinds: FAILURE_KINDS.to_vec(),
-            allowed: allowed.clone(),
-            limit: 200,
-            ..SearchQuery::default()
-        },
-    )?;
-    let mut docs: BTreeMap<String, TextDoc> = about.into_iter().map(|h| (h.doc.doc_id.clone(), h.doc)).collect();
+    let mut docs: BTreeMap<String, TextDoc> = about_target.into_iter().map(|d| (d.doc_id.clone(), d)).collect();
     for r in ranked {
         docs.entry(r.doc.doc_id.clone()).or_insert_with(|| r.doc.clone());
     }
@@ -602,7 +605,7 @@ fn known_causes(
         .collect();
     out.sort_by(|a, b| b.evidence.len().cmp(&a.evidence.len()).then(a.cause.id.cmp(&b.cause.id)));
     out.truncate(limit);
-    Ok(out)
+    out
 }
 
 /// Earlier outcomes of actions on the target (write-back): the same action

@@ -214,6 +214,12 @@ impl Graph {
         Ok(self.store.flush()?)
     }
 
+    /// Compacts RocksDB now rather than in the background: after a large
+    /// import, so that compaction does not compete with queries.
+    pub fn optimize(&self) -> Result<(), GraphError> {
+        Ok(self.store.optimize()?)
+    }
+
     /// Every quad of every named graph, as sorted N-Quads lines: what two
     /// stores are compared by.
     pub fn dump(&self) -> Result<Vec<String>, GraphError> {

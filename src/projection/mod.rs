@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use oxigraph::model::{NamedNodeRef, Triple};
-use tokio::sync::{Mutex, watch};
+use tokio::sync::{Mutex, MutexGuard, watch};
 
 use crate::graph::{Graph, GraphError, GraphUpdate, parse_triples};
 use crate::ledger::{Entry, Ledger, LedgerError, Op};
@@ -109,29 +109,61 @@ impl Projections {
 
     /// Applies every ledger entry not yet applied. Returns the new watermark.
     pub async fn catch_up(&self, ledger: &Ledger) -> Result<Seq, ProjectionError> {
-        let _guard = self.apply_lock.lock().await;
-        // Each projection is at least this far; re-applying to the one that
-        // is further is harmless.
-        let mut from = self.graph.applied()?.min(self.search.applied()?);
-        loop {
-            let entries = ledger.entries_after(from, BATCH).await?;
-            let Some(last) = entries.last().map(|e| e.seq) else {
-                break;
-            };
-            self.apply_in_worker(&entries, Some(last)).await?;
-            from = last;
+        let guard = self.apply_lock.lock().await;
+        self.catch_up_locked(guard, ledger).await
+    }
+
+    /// [`Projections::catch_up`] with the apply lock held. Waiters are told
+    /// when it ends, applied or failed, and only after the lock is released,
+    /// so a waiter that found it taken always hears of it.
+    async fn catch_up_locked(&self, guard: MutexGuard<'_, ()>, ledger: &Ledger) -> Result<Seq, ProjectionError> {
+        let result = async {
+            // Each projection is at least this far; re-applying to the one
+            // that is further is harmless.
+            let mut from = self.graph.applied()?.min(self.search.applied()?);
+            loop {
+                let entries = ledger.entries_after(from, BATCH).await?;
+                let Some(last) = entries.last().map(|e| e.seq) else {
+                    break;
+                };
+                self.apply_in_worker(&entries, Some(last)).await?;
+                from = last;
+            }
+            Ok(from)
         }
-        self.applied.send_replace(from);
-        Ok(from)
+        .await;
+        drop(guard);
+        match &result {
+            Ok(from) => {
+                self.applied.send_replace(*from);
+            }
+            Err(_) => self.applied.send_modify(|_| ()),
+        }
+        result
     }
 
     /// Waits until everything up to `seq` is applied (read-your-writes).
+    /// Concurrent writers share the work: one applies everything appended so
+    /// far in one batch (one index commit) while the others wait for it, so
+    /// a burst of writes costs a few commits, not one each.
     pub async fn wait_for(&self, ledger: &Ledger, seq: Seq) -> Result<(), ProjectionError> {
-        if self.applied() >= seq {
-            return Ok(());
+        let mut applied = self.applied.subscribe();
+        loop {
+            if *applied.borrow_and_update() >= seq {
+                return Ok(());
+            }
+            match self.apply_lock.try_lock() {
+                Ok(guard) => {
+                    self.catch_up_locked(guard, ledger).await?;
+                }
+                // Someone is applying; their batch may hold our entry.
+                Err(_) => {
+                    if applied.changed().await.is_err() {
+                        return Err(ProjectionError::Worker("the projections were closed".into()));
+                    }
+                }
+            }
         }
-        self.catch_up(ledger).await?;
-        Ok(())
     }
 
     /// Drops every projection and rebuilds it from the ledger.

@@ -6,19 +6,23 @@
 //! words by the index's own analyzer: no input is query syntax, so no input
 //! fails to parse.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Mutex;
 
 use tantivy::collector::TopDocs;
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
 };
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TokenStream;
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexSettings, IndexWriter, Order, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 
 use crate::model::{DocKind, Seq, TextDoc};
 
@@ -37,6 +41,21 @@ pub enum SearchError {
 /// clause per field is a posting list per word, so only the fields that
 /// change the ranking get one.)
 const BOOSTS: [(&str, f32); 3] = [("title", 3.0), ("root_cause", 2.0), ("body", 1.0)];
+/// Stored documents are read in blocks of this size, and each read
+/// decompresses its whole block: an answer reads a few hundred scattered
+/// documents, so small blocks cost less than tantivy's 16 KiB.
+const DOC_STORE_BLOCK: usize = 4096;
+
+/// Decompressed blocks cached per segment (4 KiB each).
+const DOC_STORE_CACHE_BLOCKS: usize = 1000;
+
+fn settings() -> IndexSettings {
+    IndexSettings { docstore_blocksize: DOC_STORE_BLOCK, ..IndexSettings::default() }
+}
+
+/// A filter with more values than this is a term set.
+const TERM_SET_MIN: usize = 32;
+
 /// At most this many words of a query are used.
 const MAX_TERMS: usize = 32;
 /// The analyzer of every text field: words, lower case, English stop words
@@ -135,9 +154,6 @@ pub struct SearchQuery {
     /// Classification levels the caller may see; `None`: all.
     pub allowed: Option<Vec<String>>,
     pub limit: usize,
-    /// Say which of the query's words each hit contains (costs a pass over
-    /// each hit's text; ranking explanations want it, lists do not).
-    pub explain: bool,
     /// Make a snippet for each hit.
     pub snippets: bool,
 }
@@ -175,8 +191,6 @@ pub struct Hit {
     /// BM25 with field boosts; 0 when the query had no words.
     pub score: f32,
     pub snippet: Snippet,
-    /// The query's words (analysed) found in the title, root cause, resolution or body.
-    pub matched_terms: Vec<String>,
 }
 
 /// The search projection.
@@ -194,19 +208,23 @@ impl Search {
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir)
             .map_err(|e| SearchError::Open { path: dir.display().to_string(), message: e.to_string() })?;
-        let index = Index::open_or_create(directory, schema)?;
+        let index = Index::builder().schema(schema).settings(settings()).open_or_create(directory)?;
         Search::with_index(index, fields)
     }
 
     pub fn in_memory() -> Result<Search, SearchError> {
         let (schema, fields) = schema();
-        Search::with_index(Index::create_in_ram(schema), fields)
+        Search::with_index(Index::builder().schema(schema).settings(settings()).create_in_ram()?, fields)
     }
 
     fn with_index(index: Index, fields: Fields) -> Result<Search, SearchError> {
         register_analyzer(&index);
         let writer = index.writer_with_num_threads(1, 64 * 1024 * 1024)?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .doc_store_cache_num_blocks(DOC_STORE_CACHE_BLOCKS)
+            .try_into()?;
         Ok(Search { index, reader, writer: Mutex::new(writer), fields })
     }
 
@@ -312,18 +330,32 @@ impl Search {
 
     /// How many documents match (the query's limit does not apply).
     pub fn count(&self, q: &SearchQuery) -> Result<usize, SearchError> {
-        let (query, _, _) = self.build(q);
+        let (query, _) = self.build(q);
         Ok(self.reader.searcher().search(&query, &tantivy::collector::Count)?)
     }
 
     pub fn search(&self, q: &SearchQuery) -> Result<Vec<Hit>, SearchError> {
-        let (query, text_query, words) = self.build(q);
-        self.run(q, &query, text_query.as_ref(), &words, &self.fields)
+        let mut hits = self.search_many(std::slice::from_ref(q))?;
+        Ok(hits.pop().unwrap_or_default())
     }
 
-    /// The query for a search (words, if any, and every filter), the words'
-    /// own part, and the words.
-    fn build(&self, q: &SearchQuery) -> (Box<dyn Query>, Option<BooleanQuery>, Vec<String>) {
+    /// Several searches on one view of the index; a document found by more
+    /// than one is read from the store and parsed once.
+    pub fn search_many(&self, queries: &[SearchQuery]) -> Result<Vec<Vec<Hit>>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut read = HashMap::new();
+        queries
+            .iter()
+            .map(|q| {
+                let (query, text_query) = self.build(q);
+                self.run(&searcher, q, &query, text_query.as_ref(), &mut read)
+            })
+            .collect()
+    }
+
+    /// The query for a search (words, if any, and every filter) and the
+    /// words' own part.
+    fn build(&self, q: &SearchQuery) -> (Box<dyn Query>, Option<BooleanQuery>) {
         let f = &self.fields;
         let words = self.words(&q.text);
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -341,17 +373,25 @@ impl Search {
         if let Some(t) = &text_query {
             must.push((Occur::Must, Box::new(t.clone())));
         }
+        // Filters match or not and add nothing to the score, so only the
+        // words rank. Many values (an entity filter holds a target's
+        // neighbours) make one term set, which walks the dictionary once; a
+        // few are cheaper as term queries (a term set builds an FST first).
         let any_of = |field: Field, values: &[String]| -> Box<dyn Query> {
-            Box::new(BooleanQuery::new(
-                values
-                    .iter()
-                    .map(|v| {
-                        let q: Box<dyn Query> =
-                            Box::new(TermQuery::new(Term::from_field_text(field, v), IndexRecordOption::Basic));
-                        (Occur::Should, q)
-                    })
-                    .collect(),
-            ))
+            let terms = values.iter().map(|v| Term::from_field_text(field, v));
+            let query: Box<dyn Query> = if values.len() > TERM_SET_MIN {
+                Box::new(TermSetQuery::new(terms))
+            } else {
+                Box::new(BooleanQuery::new(
+                    terms
+                        .map(|t| {
+                            let q: Box<dyn Query> = Box::new(TermQuery::new(t, IndexRecordOption::Basic));
+                            (Occur::Should, q)
+                        })
+                        .collect(),
+                ))
+            };
+            Box::new(ConstScoreQuery::new(query, 0.0))
         };
         if !q.entities.is_empty() {
             must.push((Occur::Must, any_of(f.entities, &q.entities)));
@@ -375,25 +415,26 @@ impl Search {
         if q.since.is_some() || q.until.is_some() {
             let bound =
                 |v: Option<i64>| v.map_or(Bound::Unbounded, |v| Bound::Included(Term::from_field_i64(f.date, v)));
-            must.push((Occur::Must, Box::new(RangeQuery::new(bound(q.since), bound(q.until)))));
+            let range = Box::new(RangeQuery::new(bound(q.since), bound(q.until)));
+            must.push((Occur::Must, Box::new(ConstScoreQuery::new(range, 0.0))));
         }
         let query: Box<dyn Query> = match must.len() {
             0 => Box::new(AllQuery),
             1 if text_query.is_some() => must.remove(0).1,
             _ => Box::new(BooleanQuery::new(must)),
         };
-        (query, text_query, words)
+        (query, text_query)
     }
 
     fn run(
         &self,
+        searcher: &Searcher,
         q: &SearchQuery,
         query: &dyn Query,
         text_query: Option<&BooleanQuery>,
-        words: &[String],
-        f: &Fields,
+        read: &mut HashMap<DocAddress, TextDoc>,
     ) -> Result<Vec<Hit>, SearchError> {
-        let searcher = self.reader.searcher();
+        let f = &self.fields;
         let limit = q.limit.max(1);
         let addresses: Vec<(f32, DocAddress)> = if text_query.is_some() {
             searcher.search(query, &TopDocs::with_limit(limit).order_by_score())?
@@ -406,17 +447,26 @@ impl Search {
                 .collect()
         };
         let snippets = match text_query {
-            Some(t) if q.snippets => Some(SnippetGenerator::create(&searcher, t, f.body)?),
+            Some(t) if q.snippets => Some(SnippetGenerator::create(searcher, t, f.body)?),
             _ => None,
         };
         let mut hits = Vec::with_capacity(addresses.len());
         for (score, address) in addresses {
-            let stored: TantivyDocument = searcher.doc(address)?;
-            let Some(json) = stored.get_first(f.json).and_then(|v| v.as_str()) else {
-                continue;
+            let doc = match read.get(&address) {
+                Some(doc) => doc.clone(),
+                None => {
+                    let stored: TantivyDocument = searcher.doc(address)?;
+                    let Some(json) = stored.get_first(f.json).and_then(|v| v.as_str()) else {
+                        continue;
+                    };
+                    let doc: TextDoc = serde_json::from_str(json).map_err(|e| SearchError::BadDocument {
+                        doc: format!("{address:?}"),
+                        message: e.to_string(),
+                    })?;
+                    read.insert(address, doc.clone());
+                    doc
+                }
             };
-            let doc: TextDoc = serde_json::from_str(json)
-                .map_err(|e| SearchError::BadDocument { doc: format!("{address:?}"), message: e.to_string() })?;
             let snippet = match &snippets {
                 Some(g) => {
                     let s = g.snippet(&doc.body);
@@ -424,10 +474,15 @@ impl Search {
                 }
                 None => Snippet::default(),
             };
-            let matched_terms = if q.explain { self.matched(words, &doc) } else { Vec::new() };
-            hits.push(Hit { doc, score, snippet, matched_terms });
+            hits.push(Hit { doc, score, snippet });
         }
         Ok(hits)
+    }
+
+    /// Which words of `text`, analysed as a query is, occur in a document's
+    /// searchable text: the explanation of a text match.
+    pub fn matched_terms(&self, text: &str, doc: &TextDoc) -> Vec<String> {
+        self.matched(&self.words(text), doc)
     }
 
     /// Which of the query's words occur in a document's searchable text.
