@@ -41,6 +41,7 @@ pub enum SearchError {
 /// clause per field is a posting list per word, so only the fields that
 /// change the ranking get one.)
 const BOOSTS: [(&str, f32); 3] = [("title", 3.0), ("root_cause", 2.0), ("body", 1.0)];
+
 /// Stored documents are read in blocks of this size, and each read
 /// decompresses its whole block: an answer reads a few hundred scattered
 /// documents, so small blocks cost less than tantivy's 16 KiB.
