@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 cargo build --locked
-FFO=target/debug/ffo
+FFO="${CARGO_TARGET_DIR:-target}/debug/ffo"
 DATA="${FFO_DATA:-ffo-data}"
 "$FFO" --data "$DATA" ingest all fixtures || [ $? -eq 3 ]
 exec "$FFO" --data "$DATA" serve "$@"
