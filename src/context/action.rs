@@ -506,9 +506,10 @@ fn rank_incidents(
     ranked.truncate(limit);
     // Explanations only for what is shown: finding the matched words means
     // analysing a document's whole text.
+    let words = p.search().words(text);
     for r in &mut ranked {
         if r.text > 0.0 {
-            let terms = p.search().matched_terms(text, &r.doc);
+            let terms = p.search().matched(&words, &r.doc);
             if !terms.is_empty() {
                 r.why.push(format!("text matches {}", terms.join(", ")));
             }

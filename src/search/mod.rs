@@ -480,14 +480,9 @@ impl Search {
         Ok(hits)
     }
 
-    /// Which words of `text`, analysed as a query is, occur in a document's
-    /// searchable text: the explanation of a text match.
-    pub fn matched_terms(&self, text: &str, doc: &TextDoc) -> Vec<String> {
-        self.matched(&self.words(text), doc)
-    }
-
-    /// Which of the query's words occur in a document's searchable text.
-    fn matched(&self, words: &[String], doc: &TextDoc) -> Vec<String> {
+    /// Which of a query's words (from [`Search::words`]) occur in a
+    /// document's searchable text: the explanation of a text match.
+    pub fn matched(&self, words: &[String], doc: &TextDoc) -> Vec<String> {
         if words.is_empty() {
             return Vec::new();
         }
