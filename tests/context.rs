@@ -177,3 +177,36 @@ fn context_over_http() {
     let (status, e) = common::post_json(&server.url("/v1/context"), &json!({"entity": "checkout-api", "limit": 0}));
     assert_eq!(status, 400, "{e}");
 }
+
+/// A text match is explained with the query's own (analysed) words, and
+/// every item says how old it is.
+#[test]
+fn text_matches_are_explained_with_the_alert_s_words() {
+    let ffo = history();
+    let c = context(&ffo, &["--alert", &alert("am-firing-checkout-api.json"), "--action", "roll back the deploy"]);
+    let incidents = c["incidents"].as_array().unwrap();
+    let whys: Vec<&str> =
+        incidents.iter().flat_map(|i| i["why"].as_array().unwrap()).filter_map(Value::as_str).collect();
+    let explained: Vec<&str> = whys.iter().filter_map(|w| w.strip_prefix("text matches ")).collect();
+    assert!(!explained.is_empty(), "no item explains a text match: {whys:?}");
+    // Every word named (a stem) comes from the alert (name, summary,
+    // description) or the action.
+    let file: Value = serde_json::from_slice(&std::fs::read(alert("am-firing-checkout-api.json")).unwrap()).unwrap();
+    let a = &file["alerts"][0];
+    let asked = format!(
+        "{} high http error rate {} {} roll back the deploy",
+        a["labels"]["alertname"].as_str().unwrap(),
+        a["annotations"]["summary"].as_str().unwrap(),
+        a["annotations"]["description"].as_str().unwrap()
+    )
+    .to_lowercase();
+    let asked: Vec<&str> = asked.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    for words in explained {
+        for w in words.split(", ") {
+            assert!(asked.iter().any(|a| a.starts_with(w)), "{w:?} was not asked for: {asked:?}");
+        }
+    }
+    for i in incidents {
+        assert!(i["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().ends_with(" days ago")), "{i}");
+    }
+}
