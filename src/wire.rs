@@ -824,7 +824,7 @@ impl From<&context::OutcomeWritten> for OutcomeStored {
             result: o.result.as_str().to_string(),
             authority: o.authority.as_str().to_string(),
             performed_by: o.performed_by.clone(),
-            recorded_at: crate::ingest::document::rfc3339(o.recorded_at),
+            recorded_at: crate::model::time::rfc3339(o.recorded_at),
             reviewed_by: o.reviewed_by.clone(),
             seq: w.seq.0,
         }

@@ -152,7 +152,7 @@ impl Service {
                 let at = parse_instant(when)?;
                 let past = Projections::as_of(&self.ledger, at, self.scale.clone()).await?;
                 let mut answer = self.context_on(&past, caller, req, limit, at)?;
-                answer.as_of = Some(crate::ingest::document::rfc3339(at));
+                answer.as_of = Some(crate::model::time::rfc3339(at));
                 Ok(answer)
             }
         }
@@ -387,9 +387,7 @@ fn strip_replica(pod: &str) -> String {
 }
 
 fn parse_instant(s: &str) -> Result<DateTime<Utc>, QueryError> {
-    crate::ingest::document::parse_time(s).ok_or_else(|| {
-        QueryError::BadRequest(format!("as_of {s:?} is not a time; use RFC 3339 (2026-03-01T12:00:00Z) or YYYY-MM-DD"))
-    })
+    crate::model::time::parse_point(s, "as_of", Utc::now()).map_err(|e| QueryError::BadRequest(e.to_string()))
 }
 
 /// The ranking score of a history item:
@@ -706,7 +704,7 @@ fn change_windows(
                 continue;
             }
             let Some(w) = &n.entity.window else { continue };
-            let parse = |t: &Option<String>| t.as_deref().and_then(crate::ingest::document::parse_time);
+            let parse = |t: &Option<String>| t.as_deref().and_then(crate::model::time::parse_time);
             let (start, end) = (parse(&w.start), parse(&w.end));
             let started = start.is_none_or(|s| s <= now);
             let ended = end.is_some_and(|e| e < now);

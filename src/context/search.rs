@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::Utc;
 
 use super::{QueryError, Service, require, resolve_in};
 use crate::auth::{Caller, Scope};
@@ -113,28 +113,7 @@ pub(crate) fn allowed_levels(scale: &ClassificationScale, caller: &Caller) -> Op
 
 /// A point in time as people write it, in epoch seconds.
 pub fn parse_when(s: &str, what: &str) -> Result<i64, QueryError> {
-    let s = s.trim();
-    let bad = || {
-        QueryError::BadRequest(format!(
-            "{what} {s:?} is not a date; use YYYY-MM-DD, an RFC 3339 time, or a span back from now like 30d, 12h, 2w"
-        ))
-    };
-    if let Some(n) = s.strip_suffix(['d', 'h', 'w', 'm']) {
-        let n: i64 = n.parse().map_err(|_| bad())?;
-        let span = match s.chars().last() {
-            Some('h') => Duration::hours(n),
-            Some('w') => Duration::weeks(n),
-            Some('m') => Duration::days(30 * n),
-            _ => Duration::days(n),
-        };
-        return Ok((Utc::now() - span).timestamp());
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.timestamp());
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc().timestamp())
-        .ok_or_else(bad)
+    crate::model::time::parse_point(s, what, Utc::now())
+        .map(|t| t.timestamp())
+        .map_err(|e| QueryError::BadRequest(e.to_string()))
 }

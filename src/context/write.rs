@@ -78,7 +78,7 @@ impl Service {
             v.as_deref()
                 .filter(|s| !s.trim().is_empty())
                 .map(|s| {
-                    crate::ingest::document::parse_time(s)
+                    crate::model::time::parse_time(s)
                         .ok_or_else(|| QueryError::BadRequest(format!("{what} {s:?} is not a time; use RFC 3339")))
                 })
                 .transpose()

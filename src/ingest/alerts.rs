@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::Report;
-use super::document::{HistoryDoc, parse_time};
+use super::document::HistoryDoc;
+use crate::model::time::parse_time;
 use super::linking::Linker;
 use crate::ledger::NewVersion;
 use crate::model::{Alert, DocId, DocKind, EntityId, Source};
@@ -73,7 +74,7 @@ fn strings(m: Option<&Value>, what: &str) -> Result<BTreeMap<String, String>, St
 /// The ledger document of a firing: `alert:{fingerprint}@{start}`.
 pub fn doc_id(alert: &Alert, received: DateTime<Utc>) -> Result<DocId, String> {
     let start = alert.starts_at.as_deref().and_then(parse_time).unwrap_or(received);
-    DocId::new(Source::Alert, format!("{}@{}", alert.fingerprint(), super::document::rfc3339(start)))
+    DocId::new(Source::Alert, format!("{}@{}", alert.fingerprint(), crate::model::time::rfc3339(start)))
         .map_err(|e| e.to_string())
 }
 

@@ -2,7 +2,7 @@
 //! page) once a source has read it, and its translation into a ledger
 //! version: the document's named graph and its search document.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use oxigraph::model::{Literal, NamedNode, Triple, vocab::xsd};
 
 use super::linking::{Linker, Named};
@@ -10,7 +10,8 @@ use super::markup::structure::{Postmortem, Runbook};
 use super::{Note, Report};
 use crate::graph::to_ntriples;
 use crate::ledger::NewVersion;
-use crate::model::{Authority, DocId, DocKind, EntityId, OutcomeResult, TextDoc, normalize_action, vocab};
+use crate::model::time::rfc3339;
+use crate::model::{Authority, ChangeFields, DocId, DocKind, EntityId, OutcomeResult, TextDoc, normalize_action, vocab};
 
 /// What an outcome document adds to a history document.
 #[derive(Debug, Clone)]
@@ -58,6 +59,8 @@ pub struct HistoryDoc {
     pub fingerprint: Option<String>,
     /// Set for outcomes of actions (write-back).
     pub outcome: Option<OutcomeFields>,
+    /// Set for changes: type, status, when, schedule, who.
+    pub change: Option<ChangeFields>,
     pub postmortem: Postmortem,
     pub runbook: Runbook,
     /// The raw document as the source sent it.
@@ -91,6 +94,7 @@ impl HistoryDoc {
             ended_at: None,
             fingerprint: None,
             outcome: None,
+            change: None,
             postmortem: Postmortem::default(),
             runbook: Runbook::default(),
             payload: Vec::new(),
@@ -205,6 +209,26 @@ impl HistoryDoc {
             let p = if kind == RELATED { vocab::RELATED_TO } else { vocab::LINKS_TO };
             out.push(Triple::new(s.clone(), p, NamedNode::new_unchecked(target.iri())));
         }
+        if let Some(c) = &self.change {
+            out.push(Triple::new(s.clone(), vocab::CHANGE_TYPE, lit(c.change_type.as_str())));
+            out.push(Triple::new(s.clone(), vocab::CHANGE_STATUS, lit(c.status.as_str())));
+            for (p, v) in [(vocab::STARTED_AT, &c.start), (vocab::ENDED_AT, &c.end)] {
+                if let Some(v) = v {
+                    out.push(Triple::new(s.clone(), p, date(v)));
+                }
+            }
+            for (p, v) in [
+                (vocab::SCHEDULE, c.schedule.as_ref().map(|s| &s.text)),
+                (vocab::RISK, c.risk.as_ref()),
+                (vocab::REVISION, c.revision.as_ref()),
+                (vocab::PERFORMED_BY, c.by.as_ref()),
+                (vocab::ENVIRONMENT, c.environment.as_ref()),
+            ] {
+                if let Some(v) = v.filter(|v| !v.trim().is_empty()) {
+                    out.push(Triple::new(s.clone(), p, lit(v.trim())));
+                }
+            }
+        }
         if let Some(o) = &self.outcome {
             for (p, v) in [
                 (vocab::ACTION, o.action.clone()),
@@ -260,6 +284,7 @@ impl HistoryDoc {
             result: self.outcome.as_ref().map(|o| o.result.as_str().to_string()),
             performed_by: self.outcome.as_ref().map(|o| o.performed_by.clone()),
             authority: self.outcome.as_ref().map(|o| o.authority.as_str().to_string()),
+            change: self.change.clone(),
         }
     }
 }
@@ -287,39 +312,6 @@ fn to_plain(s: &str) -> String {
 /// The link kind of `related` documents (an outcome's incidents).
 pub const RELATED: &str = "related";
 
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Parses the timestamps sources send: RFC 3339, Jira's `+0000` offsets
-/// without a colon and with milliseconds, bare dates, epoch milliseconds.
-pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S %z"] {
-        if let Ok(t) = DateTime::parse_from_str(s, fmt) {
-            return Some(t.with_timezone(&Utc));
-        }
-    }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
-        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(t.and_utc());
-        }
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-    }
-    if s.len() >= 12 && s.chars().all(|c| c.is_ascii_digit()) {
-        return s.parse::<i64>().ok().and_then(DateTime::from_timestamp_millis);
-    }
-    None
-}
-
 /// Documents per ledger transaction: large imports go in as a series of
 /// atomic chunks, so a crash never leaves a document half-written.
 pub const CHUNK: usize = 1_000;
@@ -340,21 +332,4 @@ pub async fn commit_history(
         }
     }
     super::commit(ledger, &changes, report).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps_in_the_forms_sources_send() {
-        let t = |s| parse_time(s).map(rfc3339);
-        assert_eq!(t("2026-02-11T14:02:11.000+0000").as_deref(), Some("2026-02-11T14:02:11Z"));
-        assert_eq!(t("2011-12-14T10:26:06.030+1300").as_deref(), Some("2011-12-13T21:26:06Z"));
-        assert_eq!(t("2019-09-27T16:27:56.612666101Z").as_deref(), Some("2019-09-27T16:27:56Z"));
-        assert_eq!(t("2026-03-01").as_deref(), Some("2026-03-01T00:00:00Z"));
-        assert_eq!(t("2026-03-01 10:15").as_deref(), Some("2026-03-01T10:15:00Z"));
-        assert_eq!(t("1700000000000").as_deref(), Some("2023-11-14T22:13:20Z"));
-        assert_eq!(t("yesterday"), None);
-    }
 }

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Report;
-use super::document::{HistoryDoc, OutcomeFields, RELATED, rfc3339};
+use super::document::{HistoryDoc, OutcomeFields, RELATED};
+use crate::model::time::rfc3339;
 use super::linking::Linker;
 use super::markup::{markdown, structure};
 use crate::ledger::NewVersion;

@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::document::{HistoryDoc, commit_history, parse_time};
+use super::document::{HistoryDoc, commit_history};
+use crate::model::time::parse_time;
 use super::linking::Linker;
 use super::markdown_files::{self, MarkdownFile};
 use super::markup::{markdown, structure};

@@ -22,12 +22,13 @@ pub enum DocKind {
     Page,
     Ticket,
     Policy,
+    Change,
     Outcome,
     AlertFiring,
 }
 
 impl DocKind {
-    pub const ALL: [DocKind; 9] = [
+    pub const ALL: [DocKind; 10] = [
         DocKind::Incident,
         DocKind::Postmortem,
         DocKind::Problem,
@@ -35,6 +36,7 @@ impl DocKind {
         DocKind::Page,
         DocKind::Ticket,
         DocKind::Policy,
+        DocKind::Change,
         DocKind::Outcome,
         DocKind::AlertFiring,
     ];
@@ -48,6 +50,7 @@ impl DocKind {
             DocKind::Page => "page",
             DocKind::Ticket => "ticket",
             DocKind::Policy => "policy",
+            DocKind::Change => "change",
             DocKind::Outcome => "outcome",
             DocKind::AlertFiring => "alert_firing",
         }
@@ -62,6 +65,7 @@ impl DocKind {
             DocKind::Page => vocab::PAGE,
             DocKind::Ticket => vocab::TICKET,
             DocKind::Policy => vocab::POLICY,
+            DocKind::Change => vocab::CHANGE,
             DocKind::Outcome => vocab::OUTCOME,
             DocKind::AlertFiring => vocab::ALERT_FIRING,
         }
@@ -144,6 +148,9 @@ pub struct TextDoc {
     pub result: Option<String>,
     pub performed_by: Option<String>,
     pub authority: Option<String>,
+    /// Changes: type, status, when, schedule, who.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<super::ChangeFields>,
 }
 
 /// How an action ended.

@@ -4,10 +4,13 @@
 //! validating parsing and `Display`; the stores and faces build on it.
 
 pub mod alert;
+pub mod change;
 pub mod document;
+pub mod time;
 pub mod vocab;
 
 pub use alert::Alert;
+pub use change::{ActionVerb, ChangeFields, ChangeStatus, ChangeType, Every, Schedule};
 pub use document::{Authority, DocKind, OutcomeResult, TextDoc, normalize_action};
 
 use std::fmt;

@@ -45,6 +45,12 @@ terms! {
     PAGE = "Page";
     TICKET = "Ticket";
     POLICY = "Policy";
+    CHANGE = "Change";
+    CHANGE_TYPE = "changeType";
+    CHANGE_STATUS = "changeStatus";
+    SCHEDULE = "schedule";
+    RISK = "risk";
+    REVISION = "revision";
     OUTCOME = "Outcome";
     ALERT_FIRING = "AlertFiring";
     SOURCE = "source";

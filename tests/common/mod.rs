@@ -17,10 +17,10 @@ pub fn fixtures() -> PathBuf {
     repo().join("fixtures")
 }
 
-/// The public real-format samples beside the repository.
+/// The public real-format samples, kept in the repository with their
+/// provenance (`tests/data/formats/PROVENANCE.md`).
 pub fn formats() -> PathBuf {
-    let beside = repo().join("../shared/formats");
-    if beside.exists() { beside } else { repo().join("../../shared/formats") }
+    repo().join("tests/data/formats")
 }
 
 /// One `ffo` data directory and the environment to run the binary in.

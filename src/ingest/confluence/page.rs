@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use crate::ingest::document::parse_time;
+use crate::model::time::parse_time;
 
 /// What a JSON value is, as far as Confluence ingest is concerned.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::ingest::config::{JiraMapping, lookup};
-use crate::ingest::document::{HistoryDoc, parse_time, rfc3339};
+use crate::ingest::document::HistoryDoc;
+use crate::model::time::{parse_time, rfc3339};
 use crate::ingest::markup::{adf, structure, wiki};
 use crate::model::{DocId, DocKind, Source};
 

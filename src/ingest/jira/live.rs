@@ -11,7 +11,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use super::export::{self, NotIssues};
 use super::{Latest, Pending, candidates, commit};
 use crate::ingest::config::JiraLive;
-use crate::ingest::document::parse_time;
+use crate::model::time::parse_time;
 use crate::ingest::linking::Linker;
 use crate::ingest::remote::Remote;
 use crate::ingest::{IngestConfig, IngestError, Note, Report};

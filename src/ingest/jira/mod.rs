@@ -21,7 +21,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::document::{HistoryDoc, commit_history, parse_time, rfc3339};
+use super::document::{HistoryDoc, commit_history};
+use crate::model::time::{parse_time, rfc3339};
 use super::linking::Linker;
 use super::{IngestConfig, IngestError, Note, Report};
 use crate::ledger::{Change, Ledger};

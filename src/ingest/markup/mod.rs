@@ -166,13 +166,10 @@ fn is_bare_fence(line: &str) -> bool {
     t.chars().all(|c| c == '`') || t.chars().all(|c| c == '~')
 }
 
-/// The shared sample corpus: `../shared/formats` from the main crate,
-/// `../../shared/formats` from the scratch crate.
+/// The public sample corpus, kept in the repository with its provenance.
 #[cfg(test)]
 fn formats() -> std::path::PathBuf {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let near = root.join("../shared/formats");
-    if near.exists() { near } else { root.join("../../shared/formats") }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats")
 }
 
 /// All files under `formats()/dir`, recursively, sorted.
