@@ -126,8 +126,8 @@ async fn run(o: Options) -> Result<(), String> {
     let state = ffo::http::AppState { service: service.clone(), tokens: Arc::new(Tokens::new()) };
     let router = ffo::http::router(
         state,
-        &ffo::http::HttpConfig { max_body_bytes: 1 << 20 },
-        ffo::mcp::router(service.clone(), &[]),
+        &ffo::http::HttpConfig { max_body_bytes: 1 << 20, allowed_hosts: Vec::new() },
+        ffo::mcp::router(service.clone()),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;

@@ -12,12 +12,14 @@
 //! | `FFO_MAX_BODY_BYTES` | largest HTTP request body | 1 MiB |
 //! | `FFO_MAX_DOCUMENT_BYTES` | largest single ingested document | 16 MiB |
 //! | `FFO_MAX_EXPORT_BYTES` | largest export file (many documents) read | 256 MiB |
-//! | `FFO_ALLOWED_HOSTS` | extra Host names MCP accepts (comma-separated) | localhost only |
+//! | `FFO_ALLOWED_HOSTS` | extra Host names every route accepts (comma-separated) | loopback names and IP literals |
+//! | `FFO_REQUEST_TIMEOUT_SECS` | a question still running after this is stopped | 30 |
 //! | `FFO_CONFLUENCE_TOKEN` | Confluence token (`user:token` for basic auth) | none |
 //! | `FFO_JIRA_TOKEN` | Jira token (`user:token` for basic auth) | none |
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -48,8 +50,28 @@ pub struct Config {
     pub max_document_bytes: u64,
     pub max_export_bytes: u64,
     pub allowed_hosts: Vec<String>,
+    pub limits: Limits,
     pub confluence_token: Option<String>,
     pub jira_token: Option<String>,
+}
+
+/// Bounds on every question, whatever face it came through.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A question still running after this is stopped (its work too).
+    pub timeout: Duration,
+    /// Questions computing at once; more wait their turn, so that a storm
+    /// of expensive questions never starves cheap ones (`/healthz`) of CPU.
+    pub concurrent: usize,
+    /// `as_of` questions building a past view at once.
+    pub concurrent_as_of: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Limits { timeout: Duration::from_secs(30), concurrent: cores, concurrent_as_of: 1 }
+    }
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7411";
@@ -66,6 +88,7 @@ struct RawConfig {
     max_export_bytes: Option<u64>,
     #[serde(default)]
     allowed_hosts: Vec<String>,
+    request_timeout_secs: Option<u64>,
     classification: Option<RawClassification>,
     #[serde(default)]
     tokens: Vec<RawToken>,
@@ -75,6 +98,8 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawClassification {
     levels: Vec<String>,
+    /// The level of an entity or document no source classifies; the lowest by default.
+    default: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,8 +143,16 @@ impl Config {
         };
 
         let scale = match &raw.classification {
-            Some(c) => ClassificationScale::new(&c.levels)
-                .map_err(|e| ConfigError::Invalid(format!("classification.levels: {e}")))?,
+            Some(c) => {
+                let scale = ClassificationScale::new(&c.levels)
+                    .map_err(|e| ConfigError::Invalid(format!("classification.levels: {e}")))?;
+                match &c.default {
+                    Some(d) => scale
+                        .with_default(d)
+                        .map_err(|e| ConfigError::Invalid(format!("classification.default: {e}")))?,
+                    None => scale,
+                }
+            }
             None => ClassificationScale::default(),
         };
         let listen_text = flags
@@ -177,6 +210,13 @@ impl Config {
                 }
             }
         }
+        let mut limits = Limits::default();
+        if let Some(secs) = number("FFO_REQUEST_TIMEOUT_SECS")?.or(raw.request_timeout_secs) {
+            if secs == 0 || secs > 3600 {
+                return Err(ConfigError::Invalid(format!("request_timeout_secs must be 1..=3600, got {secs}")));
+            }
+            limits.timeout = Duration::from_secs(secs);
+        }
         let mut allowed_hosts = raw.allowed_hosts;
         if let Some(extra) = env("FFO_ALLOWED_HOSTS") {
             allowed_hosts.extend(extra.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()));
@@ -193,6 +233,7 @@ impl Config {
             max_document_bytes,
             max_export_bytes,
             allowed_hosts,
+            limits,
             confluence_token: env("FFO_CONFLUENCE_TOKEN"),
             jira_token: env("FFO_JIRA_TOKEN"),
         })

@@ -45,6 +45,10 @@ enum Command {
         /// Address to listen on [env: FFO_LISTEN] [default: 127.0.0.1:7411]
         #[arg(long)]
         listen: Option<String>,
+        /// Listen on a non-loopback address although no tokens are
+        /// configured (every caller who can reach it is an administrator)
+        #[arg(long)]
+        insecure: bool,
     },
     /// Serve MCP over stdio (for an agent that starts ffo itself)
     Mcp,
@@ -211,7 +215,7 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut flags = Flags { data_dir: cli.data.clone(), config: cli.config.clone(), listen: None };
-    if let Command::Serve { listen } = &cli.command {
+    if let Command::Serve { listen, .. } = &cli.command {
         flags.listen.clone_from(listen);
     }
     let config = Config::load(&flags)?;
@@ -220,13 +224,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot open the data directory {}", config.data_dir.display()))?;
     let admin = Caller::admin("cli", service.scale());
     let code = match cli.command {
-        Command::Serve { .. } => {
+        Command::Serve { insecure, .. } => {
+            refuse_unknown_levels(&service)?;
             let service = Arc::new(service);
-            serve(&config, service.clone()).await?;
+            serve(&config, service.clone(), insecure).await?;
             service.close().await;
             return Ok(ExitCode::SUCCESS);
         }
         Command::Mcp => {
+            refuse_unknown_levels(&service)?;
             let service = Arc::new(service);
             // Keep projections current while the agent works (another
             // process may write to a shared ledger).
@@ -524,20 +530,48 @@ async fn shutdown_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn serve(config: &Config, service: Arc<Service>) -> anyhow::Result<()> {
+/// Serving with classification levels the configuration does not name
+/// would mean guessing how sensitive they are.
+fn refuse_unknown_levels(service: &Service) -> anyhow::Result<()> {
+    let unknown = service.unknown_levels()?;
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = unknown
+        .iter()
+        .map(|u| {
+            let example = u.example.as_deref().map(|e| format!(", e.g. {e}")).unwrap_or_default();
+            format!("{:?} ({} entities{example}; {} documents)", u.level, u.entities, u.documents)
+        })
+        .collect();
+    bail!(
+        "the data holds classification levels the configuration does not name: {}; the configured levels are {}. \
+         Add them to [classification] levels in the config file, or re-ingest the sources that use them, then start again",
+        list.join(", "),
+        service.scale().levels().iter().map(|l| l.as_str()).collect::<Vec<_>>().join(" < ")
+    )
+}
+
+async fn serve(config: &Config, service: Arc<Service>, insecure: bool) -> anyhow::Result<()> {
     if config.tokens.is_empty() {
         if !config.listen.ip().is_loopback() {
-            bail!(
-                "no tokens are configured, so FFO serves on loopback only; configure [[tokens]] in the config file to listen on {}",
-                config.listen
-            );
+            if !insecure {
+                bail!(
+                    "no tokens are configured, so FFO serves on loopback only; configure [[tokens]] in the config file to listen on {} (or pass --insecure to serve it to every caller who can reach it, as an administrator)",
+                    config.listen
+                );
+            }
+            tracing::warn!(listen = %config.listen, "--insecure: no tokens configured and listening beyond loopback; every caller is an administrator");
+        } else {
+            tracing::warn!("no tokens configured: serving on loopback only; every local caller is an administrator");
         }
-        tracing::warn!("no tokens configured: serving on loopback only; every local caller is an administrator");
     }
     let _follow = service.follow_ledger(Duration::from_secs(1));
     let state = http::AppState { service: service.clone(), tokens: Arc::new(config.tokens.clone()) };
-    let mcp = crate::mcp::router(service.clone(), &config.allowed_hosts);
-    let router = http::router(state, &http::HttpConfig { max_body_bytes: config.max_body_bytes }, mcp);
+    let mcp = crate::mcp::router(service.clone());
+    let http_config =
+        http::HttpConfig { max_body_bytes: config.max_body_bytes, allowed_hosts: config.allowed_hosts.clone() };
+    let router = http::router(state, &http_config, mcp);
     eprintln!("ffo serving on http://{} (MCP /mcp, API /v1, SPARQL /sparql, health /healthz)", config.listen);
     tokio::select! {
         r = http::serve(config.listen, router) => r.context("the HTTP server stopped")?,

@@ -129,9 +129,54 @@ pub struct ActionContext {
     pub limit: usize,
 }
 
+/// Past views of the ledger for `as_of` questions. Building one replays the
+/// ledger up to that time, so they are built one at a time (a storm of
+/// `as_of` questions queues instead of exhausting memory and CPU) and the
+/// newest few are kept: two instants with the same ledger head share a view.
+pub(crate) struct PastViews {
+    building: tokio::sync::Semaphore,
+    kept: std::sync::Mutex<std::collections::VecDeque<(crate::model::Seq, Arc<Projections>)>>,
+}
+
+/// Past views kept in memory.
+const PAST_VIEWS_KEPT: usize = 4;
+
+impl PastViews {
+    pub(crate) fn new(concurrent: usize) -> PastViews {
+        PastViews { building: tokio::sync::Semaphore::new(concurrent), kept: Default::default() }
+    }
+
+    fn kept(&self, head: crate::model::Seq) -> Option<Arc<Projections>> {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter().find(|(h, _)| *h == head).map(|(_, p)| p.clone())
+    }
+
+    async fn view(
+        &self,
+        ledger: &crate::ledger::Ledger,
+        at: DateTime<Utc>,
+        scale: &crate::model::ClassificationScale,
+    ) -> Result<Arc<Projections>, QueryError> {
+        let head = ledger.head_as_of(at).await?;
+        if let Some(p) = self.kept(head) {
+            return Ok(p);
+        }
+        let _turn = self.building.acquire().await.map_err(|e| QueryError::Internal(e.to_string()))?;
+        // Built while we waited for our turn?
+        if let Some(p) = self.kept(head) {
+            return Ok(p);
+        }
+        let p = Arc::new(Projections::as_of(ledger, at, scale.clone()).await?);
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.push_front((head, p.clone()));
+        kept.truncate(PAST_VIEWS_KEPT);
+        Ok(p)
+    }
+}
+
 impl Service {
     pub async fn context_for_action(&self, caller: &Caller, req: &ActionRequest) -> Result<ActionContext, QueryError> {
-        let result = self.context_inner(caller, req).await;
+        let result = self.guard(self.context_inner(caller, req)).await;
         let detail = req.entity.clone().or_else(|| req.alert.as_ref().and_then(|a| a.name().map(str::to_string)));
         self.record(caller, "context_for_action", &result, detail);
         result
@@ -147,11 +192,16 @@ impl Service {
             return Err(QueryError::BadRequest("give an entity, an alert, or both".into()));
         }
         match req.as_of.as_deref().filter(|s| !s.trim().is_empty()) {
-            None => self.context_on(&self.projections, caller, req, limit, Utc::now()),
+            None => {
+                // Time is read from the alert's start: what happened "6
+                // minutes before" is before the alert, whenever one asks.
+                let now = req.alert.as_ref().and_then(Alert::started).unwrap_or_else(Utc::now);
+                self.compute(|| self.context_on(&self.projections, caller, req, limit, now)).await
+            }
             Some(when) => {
                 let at = parse_instant(when)?;
-                let past = Projections::as_of(&self.ledger, at, self.scale.clone()).await?;
-                let mut answer = self.context_on(&past, caller, req, limit, at)?;
+                let past = self.past.view(&self.ledger, at, &self.scale).await?;
+                let mut answer = self.compute(|| self.context_on(&past, caller, req, limit, at)).await?;
                 answer.as_of = Some(crate::model::time::rfc3339(at));
                 Ok(answer)
             }
@@ -195,7 +245,7 @@ impl Service {
             .filter(|(e, _)| see(e))
             .map(|(e, d)| (e.id.to_string(), (e, d)))
             .collect();
-        let windows = change_windows(&topo, &target, &dependencies, now);
+        let windows = change_windows(&topo, &target, &dependencies, now, &see);
         drop(topo);
 
         let allowed = allowed_levels(&self.scale, caller);
@@ -264,8 +314,14 @@ impl Service {
     }
 }
 
+/// Label values longer than this name no entity (and are not looked up).
+const MAX_LABEL_VALUE: usize = 512;
+
 /// The entity an alert is about: the first label (in the configured order)
-/// whose value, or a form of it, names exactly one entity the caller may see.
+/// whose value, or a form of it, names exactly one entity the caller may
+/// see; failing that, every other label in name order, so that an alert
+/// that names a host only in an unusual label still resolves. Each try is
+/// an exact lookup, so resolving costs the same whatever the labels hold.
 pub(crate) fn target_of_alert(
     topo: &Topology,
     scale: &crate::model::ClassificationScale,
@@ -275,8 +331,14 @@ pub(crate) fn target_of_alert(
 ) -> Result<(Arc<EntityInfo>, Targeting), QueryError> {
     {
         let mut tried: Vec<String> = Vec::new();
-        for label in &mapping.target_labels {
-            let Some(value) = alert.labels.get(label) else { continue };
+        let configured = mapping.target_labels.iter().map(String::as_str);
+        let others = alert
+            .labels
+            .keys()
+            .map(String::as_str)
+            .filter(|l| !mapping.target_labels.iter().any(|t| t == l) && !NOT_A_NAME.contains(l));
+        for label in configured.chain(others) {
+            let Some(value) = alert.labels.get(label).filter(|v| v.len() <= MAX_LABEL_VALUE) else { continue };
             for (candidate, how) in label_values(label, value) {
                 if mapping.ignore_values.iter().any(|v| v.eq_ignore_ascii_case(&candidate)) {
                     tried.push(format!("{label}={value} (ignored: monitoring plumbing)"));
@@ -284,7 +346,7 @@ pub(crate) fn target_of_alert(
                 }
                 tried.push(format!("{label}={candidate}{how}"));
                 let via = format!("alert label {label}={value}{how}");
-                match topo.resolve(&candidate) {
+                match topo.resolve_exact(&candidate) {
                     Resolution::Found(e) if visible(scale, caller, &e) => {
                         let matched =
                             if e.name.eq_ignore_ascii_case(&candidate) { MatchKind::Name } else { MatchKind::Alias };
@@ -316,6 +378,9 @@ pub(crate) fn target_of_alert(
         )))
     }
 }
+
+/// Labels whose values describe the alert, not what it is about.
+const NOT_A_NAME: &[&str] = &["alertname", "severity", "priority", "status", "team", "prometheus", "receiver"];
 
 /// Values to try for a label: as given, without a port, without a pod's
 /// replica hash, the first label of a host name. Each with how it was derived.
@@ -693,6 +758,7 @@ fn change_windows(
     target: &Arc<EntityInfo>,
     deps: &[Neighbour],
     now: DateTime<Utc>,
+    see: &dyn Fn(&EntityInfo) -> bool,
 ) -> Vec<ActiveWindow> {
     let mut covered: Vec<&Arc<EntityInfo>> = vec![target];
     covered.extend(deps.iter().map(|d| &d.entity));
@@ -700,7 +766,7 @@ fn change_windows(
     let mut out = Vec::new();
     for entity in covered {
         for n in topo.neighbours(&entity.id, Direction::Incoming) {
-            if n.relation != Relation::Covers || !seen.insert(n.entity.id.clone()) {
+            if n.relation != Relation::Covers || !see(&n.entity) || !seen.insert(n.entity.id.clone()) {
                 continue;
             }
             let Some(w) = &n.entity.window else { continue };

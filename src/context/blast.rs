@@ -40,7 +40,8 @@ pub struct BlastRadius {
     pub dependents: Vec<Reached>,
     /// More dependents exist than were listed.
     pub truncated: bool,
-    /// Dependents above the caller's clearance: counted here, shown nowhere.
+    /// Dependents above the caller's clearance: counted in the totals,
+    /// never listed or named.
     pub withheld: usize,
     pub totals: Totals,
 }
@@ -52,7 +53,7 @@ impl Service {
         entity: &str,
         options: BlastOptions,
     ) -> Result<BlastRadius, QueryError> {
-        let result = self.blast_radius_inner(caller, entity, options);
+        let result = self.guard(self.compute(|| self.blast_radius_inner(caller, entity, options))).await;
         self.record(caller, "blast_radius", &result, Some(entity.to_string()));
         result
     }
@@ -83,7 +84,7 @@ pub(crate) fn from_impact(target: Arc<EntityInfo>, i: Impact, options: BlastOpti
     BlastRadius {
         target,
         max_depth: options.max_depth,
-        truncated: i.total > i.shown.len(),
+        truncated: i.total - i.withheld > i.shown.len(),
         dependents: i.shown,
         withheld: i.withheld,
         totals: Totals {

@@ -66,7 +66,7 @@ impl Service {
         let graphs: BTreeSet<String> = graph.graph_names()?.into_iter().collect();
         let quads = graph.dump()?;
         let docs = self.projections.search().all_docs().map_err(|e| QueryError::Internal(e.to_string()))?;
-        let indexed: BTreeSet<String> = docs.iter().map(|(id, _)| id.clone()).collect();
+        let indexed: BTreeSet<String> = docs.iter().map(|d| d.doc_id.clone()).collect();
         let digest = |items: &mut dyn Iterator<Item = &str>| {
             let mut h = Sha256::new();
             for i in items {
@@ -84,11 +84,54 @@ impl Service {
             quads: quads.len(),
             graph_digest: digest(&mut quads.iter().map(String::as_str)),
             indexed: docs.len(),
-            index_digest: digest(&mut docs.iter().flat_map(|(id, json)| [id.as_str(), json.as_str()])),
+            index_digest: digest(&mut docs.iter().flat_map(|d| [d.doc_id.as_str(), d.json.as_str(), d.level.as_str()])),
             missing_graphs: diff(&live_graphs, &graphs),
             stray_graphs: diff(&graphs, &live_graphs),
             missing_from_index: diff(&live_texts, &indexed),
             stray_in_index: diff(&indexed, &live_texts),
         })
+    }
+}
+
+/// A classification level the stores hold that the configuration does not name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownLevel {
+    pub level: String,
+    /// Entities stated at that level, and one of them.
+    pub entities: usize,
+    pub example: Option<String>,
+    /// Documents indexed at that level.
+    pub documents: usize,
+}
+
+impl Service {
+    /// The levels the stores hold that the configured scale does not name.
+    /// Serving with any of them would mean guessing what they are (the
+    /// configuration renamed or dropped a level): FFO refuses to serve until
+    /// the configuration names them or the data is re-ingested.
+    pub fn unknown_levels(&self) -> Result<Vec<UnknownLevel>, QueryError> {
+        use std::collections::BTreeMap;
+        let mut found: BTreeMap<String, UnknownLevel> = BTreeMap::new();
+        let blank = |level: &str| UnknownLevel { level: level.to_string(), entities: 0, example: None, documents: 0 };
+        for quad in self.projections.graph().statements_with(&[crate::model::vocab::CLASSIFICATION])? {
+            let oxigraph::model::Term::Literal(l) = &quad.object else { continue };
+            if self.scale.parse(l.value()).is_ok() {
+                continue;
+            }
+            let entry = found.entry(l.value().to_string()).or_insert_with(|| blank(l.value()));
+            entry.entities += 1;
+            if entry.example.is_none() {
+                entry.example = crate::graph::subject_iri(&quad.subject)
+                    .and_then(crate::model::EntityId::from_iri)
+                    .map(|e| e.to_string());
+            }
+        }
+        let levels = self.projections.search().level_counts().map_err(|e| QueryError::Internal(e.to_string()))?;
+        for (level, n) in levels {
+            if self.scale.parse(&level).is_err() {
+                found.entry(level.clone()).or_insert_with(|| blank(&level)).documents += n;
+            }
+        }
+        Ok(found.into_values().collect())
     }
 }

@@ -1,7 +1,7 @@
 //! One entity: its attributes, its relations both ways, the documents that
 //! speak of it, and which document said each thing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use oxigraph::model::Term;
@@ -10,6 +10,7 @@ use super::{QueryError, Service, require, resolve_in, visible};
 use crate::auth::{Caller, Scope};
 use crate::graph::Graph;
 use crate::model::{DocId, EntityId, Relation, vocab};
+use crate::search::SearchQuery;
 use crate::topology::{EntityInfo, Topology};
 
 /// Where a fact came from.
@@ -60,7 +61,7 @@ pub struct EntityView {
 
 impl Service {
     pub async fn entity(&self, caller: &Caller, entity: &str) -> Result<EntityView, QueryError> {
-        let result = self.entity_inner(caller, entity);
+        let result = self.guard(self.compute(|| self.entity_inner(caller, entity))).await;
         self.record(caller, "get_entity", &result, Some(entity.to_string()));
         result
     }
@@ -69,7 +70,25 @@ impl Service {
         require(caller, Scope::Read, "get_entity")?;
         let topo = self.projections.topology();
         let info = resolve_in(&topo, &self.scale, caller, entity)?;
-        view(self.projections.graph(), &topo, info, |e| visible(&self.scale, caller, e))
+        let mut view = view(self.projections.graph(), &topo, info, |e| visible(&self.scale, caller, e))?;
+        drop(topo);
+        // Documents above the caller's clearance are not listed.
+        if let Some(allowed) = super::search::allowed_levels(&self.scale, caller)
+            && !view.documents.is_empty()
+        {
+            let ids: Vec<String> = view.documents.iter().map(|d| d.doc.doc.to_string()).collect();
+            let q = SearchQuery { limit: ids.len(), doc_ids: ids, allowed: Some(allowed), ..SearchQuery::default() };
+            let seen: HashSet<String> = self
+                .projections
+                .search()
+                .search(&q)
+                .map_err(|e| QueryError::Internal(e.to_string()))?
+                .into_iter()
+                .map(|h| h.doc.doc_id)
+                .collect();
+            view.documents.retain(|d| seen.contains(&d.doc.doc.to_string()));
+        }
+        Ok(view)
     }
 }
 

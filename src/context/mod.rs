@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::{Caller, Scope};
-use crate::config::Config;
+use crate::config::{Config, Limits};
 use crate::graph::{ResultFormat, SparqlError, SparqlOutput};
 use crate::ingest::{IngestConfig, IngestError, MappingError, Report};
 use crate::ledger::{AuditRecord, Ledger, LedgerError};
@@ -25,7 +25,7 @@ use crate::topology::{Candidate, EntityInfo, Resolution, Topology};
 
 pub use action::{ActionContext, ActionRequest, ActiveWindow, KnownCause, Neighbour, Ranked, Targeting, alert_words};
 pub use blast::{BlastOptions, BlastRadius, Totals};
-pub use check::CheckReport;
+pub use check::{CheckReport, UnknownLevel};
 pub use entity::{DocLink, EntityView, Fact, Link, Provenance};
 pub use search::{DocumentView, SearchAnswer, SearchRequest, parse_when};
 pub use write::{AlertRecorded, OutcomeRequest, OutcomeWritten};
@@ -33,10 +33,12 @@ pub use write::{AlertRecorded, OutcomeRequest, OutcomeWritten};
 /// The one error type of the query layer; faces map it to a status.
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
+    /// `hidden`: it exists above the caller's clearance. The caller is told
+    /// exactly what they would hear for a typo; only the audit log differs.
     #[error("no entity matches {query:?}{}", hint(candidates))]
-    UnknownEntity { query: String, candidates: Vec<Candidate> },
-    #[error("no document {0:?}; document ids look like jira:OPS-123 or confluence:458753")]
-    UnknownDocument(String),
+    UnknownEntity { query: String, candidates: Vec<Candidate>, hidden: bool },
+    #[error("no document {id:?}; document ids look like jira:OPS-123 or confluence:458753")]
+    UnknownDocument { id: String, hidden: bool },
     #[error("{query:?} is ambiguous: it matches {}; ask again with one of those ids", list(candidates))]
     Ambiguous { query: String, candidates: Vec<Candidate> },
     #[error("{caller} lacks the {needed} scope for {what}")]
@@ -49,6 +51,10 @@ pub enum QueryError {
     Sparql(#[from] SparqlError),
     #[error(transparent)]
     Ingest(IngestError),
+    #[error(
+        "the question ran past {0:?} and was stopped; narrow it (a smaller limit, a shorter time range) and ask again"
+    )]
+    Timeout(Duration),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -105,16 +111,26 @@ impl QueryError {
     pub fn code(&self) -> &'static str {
         match self {
             QueryError::UnknownEntity { .. } => "unknown_entity",
-            QueryError::UnknownDocument(_) => "unknown_document",
+            QueryError::UnknownDocument { .. } => "unknown_document",
             QueryError::Ambiguous { .. } => "ambiguous_entity",
             QueryError::Forbidden { .. } => "forbidden",
             QueryError::BadRequest(_) => "bad_request",
             QueryError::Conflict(_) => "conflict",
             QueryError::Sparql(SparqlError::UpdateRefused) => "update_refused",
-            QueryError::Sparql(SparqlError::Timeout(_)) => "timeout",
+            QueryError::Sparql(SparqlError::Timeout(_)) | QueryError::Timeout(_) => "timeout",
             QueryError::Sparql(_) => "bad_query",
             QueryError::Ingest(_) => "bad_input",
             QueryError::Internal(_) => "internal",
+        }
+    }
+
+    /// The outcome the audit log records: the code, except that a lookup
+    /// of something hidden from the caller is told apart from a typo.
+    pub fn audit_code(&self) -> &'static str {
+        match self {
+            QueryError::UnknownEntity { hidden: true, .. } => "hidden_entity",
+            QueryError::UnknownDocument { hidden: true, .. } => "hidden_document",
+            other => other.code(),
         }
     }
 
@@ -177,6 +193,11 @@ pub struct Service {
     projections: Arc<Projections>,
     ingest: IngestConfig,
     scale: ClassificationScale,
+    limits: Limits,
+    /// Slots for CPU-bound work (see [`Limits::concurrent`]).
+    compute_slots: tokio::sync::Semaphore,
+    /// Past views (`as_of`), built one at a time and the newest few kept.
+    past: action::PastViews,
 }
 
 impl Service {
@@ -200,7 +221,41 @@ impl Service {
             projections: Arc::new(projections),
             ingest,
             scale: config.scale.clone(),
+            compute_slots: tokio::sync::Semaphore::new(config.limits.concurrent.max(1)),
+            past: action::PastViews::new(config.limits.concurrent_as_of.max(1)),
+            limits: config.limits.clone(),
         })
+    }
+
+    /// Runs one question: stopped at the timeout (dropping the future stops
+    /// its work: CPU-bound parts run in short [`Service::compute`] steps,
+    /// SPARQL in a process that is killed), a panic turned into an internal
+    /// error the caller and the audit log see.
+    pub(crate) async fn guard<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, QueryError>>,
+    ) -> Result<T, QueryError> {
+        use futures::FutureExt;
+        match tokio::time::timeout(self.limits.timeout, std::panic::AssertUnwindSafe(work).catch_unwind()).await {
+            Err(_) => Err(QueryError::Timeout(self.limits.timeout)),
+            Ok(Err(panic)) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".to_string());
+                tracing::error!(%message, "a question panicked");
+                Err(QueryError::Internal(format!("the question failed unexpectedly: {message}")))
+            }
+            Ok(Ok(result)) => result,
+        }
+    }
+
+    /// CPU-bound work: waits for a slot, then runs on this thread with the
+    /// runtime told that it blocks, so other tasks move to other workers.
+    pub(crate) async fn compute<T>(&self, work: impl FnOnce() -> Result<T, QueryError>) -> Result<T, QueryError> {
+        let _slot = self.compute_slots.acquire().await.map_err(|e| QueryError::Internal(e.to_string()))?;
+        tokio::task::block_in_place(work)
     }
 
     /// Keeps projections current in the background (for `ffo serve`).
@@ -399,7 +454,7 @@ impl Service {
 fn audit_record<T>(caller: &Caller, tool: &str, result: &Result<T, QueryError>, detail: Option<String>) -> AuditRecord {
     let outcome = match result {
         Ok(_) => "ok",
-        Err(e) => e.code(),
+        Err(e) => e.audit_code(),
     };
     AuditRecord::now(&caller.name, caller.via, tool, outcome, detail)
 }
@@ -440,11 +495,15 @@ pub(crate) fn resolve_in(
     let keep = |c: &Candidate| visible(scale, caller, &c.entity);
     match topo.resolve(query) {
         Resolution::Found(e) if visible(scale, caller, &e) => Ok(e),
-        Resolution::Found(_) => Err(QueryError::UnknownEntity { query: query.to_string(), candidates: Vec::new() }),
+        Resolution::Found(_) => Err(QueryError::UnknownEntity {
+            query: query.to_string(),
+            candidates: topo.similar(query).into_iter().filter(keep).collect(),
+            hidden: true,
+        }),
         Resolution::Ambiguous(c) => {
             let mut c: Vec<Candidate> = c.into_iter().filter(keep).collect();
             match c.len() {
-                0 => Err(QueryError::UnknownEntity { query: query.to_string(), candidates: Vec::new() }),
+                0 => Err(QueryError::UnknownEntity { query: query.to_string(), candidates: Vec::new(), hidden: true }),
                 1 => Ok(c.remove(0).entity),
                 _ => Err(QueryError::Ambiguous { query: query.to_string(), candidates: c }),
             }
@@ -452,6 +511,7 @@ pub(crate) fn resolve_in(
         Resolution::Unknown(c) => Err(QueryError::UnknownEntity {
             query: query.to_string(),
             candidates: c.into_iter().filter(keep).collect(),
+            hidden: false,
         }),
     }
 }

@@ -41,7 +41,7 @@ pub struct DocumentView {
 
 impl Service {
     pub async fn search(&self, caller: &Caller, req: &SearchRequest) -> Result<SearchAnswer, QueryError> {
-        let result = self.search_inner(caller, req);
+        let result = self.guard(self.compute(|| self.search_inner(caller, req))).await;
         self.record(caller, "search_incidents", &result, Some(req.query.chars().take(200).collect()));
         result
     }
@@ -81,23 +81,29 @@ impl Service {
 
     /// One document by id (`source:external-id`).
     pub async fn document(&self, caller: &Caller, id: &str) -> Result<DocumentView, QueryError> {
-        let result = self.document_inner(caller, id);
+        let result = self.guard(self.compute(|| self.document_inner(caller, id))).await;
         self.record(caller, "get_document", &result, Some(id.to_string()));
         result
     }
 
-    fn document_inner(&self, caller: &Caller, id: &str) -> Result<DocumentView, QueryError> {
+    pub(super) fn document_inner(&self, caller: &Caller, id: &str) -> Result<DocumentView, QueryError> {
         require(caller, Scope::Read, "get_document")?;
         let doc: DocId = id.trim().parse().map_err(|e: crate::model::IdError| QueryError::BadRequest(e.to_string()))?;
-        let text = self.projections.search().get(&doc.to_string()).map_err(|e| QueryError::Internal(e.to_string()))?;
+        let mut text =
+            self.projections.search().get(&doc.to_string()).map_err(|e| QueryError::Internal(e.to_string()))?;
         let provenance = self.projections.graph().provenance(&doc.iri())?;
-        let hidden = text
-            .as_ref()
-            .and_then(|t| t.classification.as_deref())
-            .and_then(|c| self.scale.parse(c).ok())
-            .is_some_and(|c| !self.scale.permits(&caller.clearance, Some(&c)));
-        if (text.is_none() && provenance.is_none()) || hidden {
-            return Err(QueryError::UnknownDocument(doc.to_string()));
+        // The index holds the level the document is seen at.
+        let hidden = text.as_ref().is_some_and(|t| {
+            !self.scale.permits(&caller.clearance, Some(self.scale.effective(t.classification.as_deref())))
+        });
+        if text.is_none() && provenance.is_none() {
+            return Err(QueryError::UnknownDocument { id: doc.to_string(), hidden: false });
+        }
+        if hidden {
+            return Err(QueryError::UnknownDocument { id: doc.to_string(), hidden: true });
+        }
+        if let Some(t) = &mut text {
+            super::redact(&self.projections.topology(), &self.scale, caller, t);
         }
         Ok(DocumentView { doc, text, provenance })
     }

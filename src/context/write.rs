@@ -59,7 +59,7 @@ pub struct AlertRecorded {
 
 impl Service {
     pub async fn write_outcome(&self, caller: &Caller, req: &OutcomeRequest) -> Result<OutcomeWritten, QueryError> {
-        let result = self.write_outcome_inner(caller, req).await;
+        let result = self.guard(self.write_outcome_inner(caller, req)).await;
         self.record_now(caller, "write_outcome", &result, Some(format!("{} {}", req.entity, req.action))).await;
         result
     }
@@ -152,7 +152,7 @@ impl Service {
         authority: Authority,
         note: Option<&str>,
     ) -> Result<OutcomeWritten, QueryError> {
-        let result = self.review_inner(caller, id, authority, note).await;
+        let result = self.guard(self.review_inner(caller, id, authority, note)).await;
         let tool = if authority == Authority::Retracted { "retract_outcome" } else { "confirm_outcome" };
         self.record_now(caller, tool, &result, Some(id.to_string())).await;
         result
@@ -181,8 +181,17 @@ impl Service {
             }
             Err(_) => DocId::new(Source::Outcome, id).map_err(|e| QueryError::BadRequest(e.to_string()))?,
         };
+        // An outcome the caller may not read does not exist for them: the
+        // same answer as for a wrong id, whatever they asked to do with it.
+        self.document_inner(caller, &doc.to_string())?;
         let mut outcome = self.stored_outcome(&doc).await?;
-        let entity = outcome.entity.parse().map_err(|e: crate::model::IdError| QueryError::Internal(e.to_string()))?;
+        let entity: crate::model::EntityId =
+            outcome.entity.parse().map_err(|e: crate::model::IdError| QueryError::Internal(e.to_string()))?;
+        if let Some(info) = self.projections.topology().get(&entity)
+            && !super::visible(&self.scale, caller, &info)
+        {
+            return Err(QueryError::UnknownDocument { id: doc.to_string(), hidden: true });
+        }
         outcome.authority = authority;
         outcome.reviewed_by = Some(caller.name.clone());
         outcome.reviewed_at = Some(Utc::now());
@@ -198,16 +207,16 @@ impl Service {
 
     async fn stored_outcome(&self, doc: &DocId) -> Result<Outcome, QueryError> {
         let state = self.ledger.state(doc).await?.filter(|s| !s.deleted);
-        let Some(state) = state else { return Err(QueryError::UnknownDocument(doc.to_string())) };
-        let payload =
-            self.ledger.payload(state.seq).await?.ok_or_else(|| QueryError::UnknownDocument(doc.to_string()))?;
+        let unknown = || QueryError::UnknownDocument { id: doc.to_string(), hidden: false };
+        let Some(state) = state else { return Err(unknown()) };
+        let payload = self.ledger.payload(state.seq).await?.ok_or_else(unknown)?;
         Outcome::from_payload(&payload).map_err(QueryError::Internal)
     }
 
     /// Records the alerts of a webhook payload: each firing (deduplicated by
     /// fingerprint and start) against the entity its labels name.
     pub async fn record_alerts(&self, caller: &Caller, alerts: &[Alert]) -> Result<Vec<AlertRecorded>, QueryError> {
-        let result = self.record_alerts_inner(caller, alerts).await;
+        let result = self.guard(self.record_alerts_inner(caller, alerts)).await;
         self.record_now(caller, "record_alerts", &result, Some(format!("{} alerts", alerts.len()))).await;
         result
     }

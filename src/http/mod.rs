@@ -15,6 +15,8 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 
+mod origin;
+
 use crate::auth::{Caller, Tokens};
 use crate::context::{ActionRequest, BlastOptions, QueryError, SearchRequest, Service};
 use crate::graph::{ResultFormat, SparqlError};
@@ -32,6 +34,8 @@ pub struct AppState {
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     pub max_body_bytes: usize,
+    /// Host names (beyond loopback names and IP literals) requests may name.
+    pub allowed_hosts: Vec<String>,
 }
 
 /// The router: the API, SPARQL, health, and `mcp` (a tower service, the
@@ -51,12 +55,22 @@ pub fn router(state: AppState, config: &HttpConfig, mcp: Router<AppState>) -> Ro
         .route("/sparql", get(sparql_get).post(sparql_post))
         .merge(mcp)
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    let origins = Arc::new(origin::Allowed::new(&config.allowed_hosts));
     Router::new()
         .route("/", get(page))
         .route("/healthz", get(healthz))
         .merge(api)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(origins, origin::guard))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .with_state(state)
+}
+
+/// The answer when a handler panicked (the query layer catches its own
+/// panics and audits them; this is the last resort for the face itself).
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("an HTTP handler panicked");
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error: the request failed unexpectedly")
 }
 
 /// Serves `router` on `addr` until the process is stopped.
@@ -107,11 +121,11 @@ pub fn caller_for(state: &AppState, headers: &HeaderMap) -> Result<Caller, Unaut
 /// The one mapping from query errors to HTTP statuses.
 pub fn status_of(e: &QueryError) -> StatusCode {
     match e {
-        QueryError::UnknownEntity { .. } | QueryError::UnknownDocument(_) => StatusCode::NOT_FOUND,
+        QueryError::UnknownEntity { .. } | QueryError::UnknownDocument { .. } => StatusCode::NOT_FOUND,
         QueryError::Ambiguous { .. } | QueryError::Conflict(_) => StatusCode::CONFLICT,
         QueryError::Forbidden { .. } => StatusCode::FORBIDDEN,
         QueryError::BadRequest(_) => StatusCode::BAD_REQUEST,
-        QueryError::Sparql(SparqlError::Timeout(_)) => StatusCode::SERVICE_UNAVAILABLE,
+        QueryError::Sparql(SparqlError::Timeout(_)) | QueryError::Timeout(_) => StatusCode::SERVICE_UNAVAILABLE,
         QueryError::Sparql(SparqlError::TooLarge(_)) => StatusCode::UNPROCESSABLE_ENTITY,
         QueryError::Sparql(_) => StatusCode::BAD_REQUEST,
         QueryError::Ingest(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::Report;
 use super::document::HistoryDoc;
-use crate::model::time::parse_time;
 use super::linking::Linker;
 use crate::ledger::NewVersion;
+use crate::model::time::parse_time;
 use crate::model::{Alert, DocId, DocKind, EntityId, Source};
 
 /// Every alert of a webhook payload (Alertmanager v4, Grafana), or the one

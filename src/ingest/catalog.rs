@@ -225,7 +225,12 @@ fn parse_file(
         match entity(&kind, &value, mapping, scale, &at, report) {
             Ok(Some(e)) => out.entities.push(e),
             Ok(None) => {}
-            Err(message) => report.warnings.push(Note { at, message: format!("{message}; entity skipped") }),
+            Err(EntityError::Bad(message)) => {
+                report.warnings.push(Note { at, message: format!("{message}; entity skipped") })
+            }
+            Err(EntityError::Refused(message)) => {
+                report.skipped.push(Note { at, message: format!("{message}; entity not stored") })
+            }
         }
     }
     if entity_docs == 0 {
@@ -260,6 +265,22 @@ fn location_targets(file: &Path, value: &Value, at: &str, report: &mut Report) -
     out
 }
 
+/// Why one catalog entity was not taken.
+#[derive(Debug)]
+enum EntityError {
+    /// Malformed (a bad name or reference): warned about, skipped.
+    Bad(String),
+    /// Well formed but refused (an unknown classification level): counted
+    /// as a skipped document, so the import says it is incomplete.
+    Refused(String),
+}
+
+impl From<String> for EntityError {
+    fn from(message: String) -> EntityError {
+        EntityError::Bad(message)
+    }
+}
+
 /// Maps one Backstage entity. `Ok(None)` for kinds FFO does not model.
 fn entity(
     kind: &str,
@@ -268,7 +289,7 @@ fn entity(
     scale: &ClassificationScale,
     at: &str,
     report: &mut Report,
-) -> Result<Option<Entity>, String> {
+) -> Result<Option<Entity>, EntityError> {
     let name = str_at(v, &["metadata", "name"]).unwrap_or_default().to_string();
     let namespace = str_at(v, &["metadata", "namespace"]).unwrap_or(EntityId::DEFAULT_NAMESPACE);
     let spec_type = str_at(v, &["spec", "type"]).map(str::to_string);
@@ -316,15 +337,13 @@ fn entity(
             None
         }
     });
-    let classification = annotation(&a.classification).and_then(|c| match scale.parse(&c) {
-        Ok(level) => Some(level.to_string()),
-        Err(e) => {
-            report
-                .warnings
-                .push(Note { at: at.to_string(), message: format!("{id}: {}: {e}; ignored", a.classification) });
-            None
-        }
-    });
+    // An unknown level is not "unclassified": the entity is refused until
+    // the level is configured or corrected.
+    let classification = match annotation(&a.classification).map(|c| scale.parse(&c)) {
+        None => None,
+        Some(Ok(level)) => Some(level.to_string()),
+        Some(Err(e)) => return Err(EntityError::Refused(format!("{id}: {}: {e}", a.classification))),
+    };
     let aliases = annotation(&a.aliases)
         .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
         .unwrap_or_default();

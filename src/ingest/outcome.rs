@@ -8,10 +8,10 @@ use sha2::{Digest, Sha256};
 
 use super::Report;
 use super::document::{HistoryDoc, OutcomeFields, RELATED};
-use crate::model::time::rfc3339;
 use super::linking::Linker;
 use super::markup::{markdown, structure};
 use crate::ledger::NewVersion;
+use crate::model::time::rfc3339;
 use crate::model::{Authority, DocId, DocKind, EntityId, OutcomeResult, Source};
 
 /// An outcome as recorded. Also the ledger payload.

@@ -6,12 +6,12 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use super::document::{HistoryDoc, commit_history};
-use crate::model::time::parse_time;
 use super::linking::Linker;
 use super::markdown_files::{self, MarkdownFile};
 use super::markup::{markdown, structure};
 use super::{IngestConfig, IngestError, Note, Report};
 use crate::ledger::Ledger;
+use crate::model::time::parse_time;
 use crate::model::{DocId, DocKind, Source};
 
 pub async fn ingest(

@@ -30,7 +30,7 @@ pub async fn ingest(ledger: &Ledger, path: &Path, config: &IngestConfig) -> Resu
         let doc = DocId::new(Source::Rdf, id.clone())
             .map_err(|e| IngestError::Invalid { path: file.clone(), message: e.to_string() })?;
         let mut triples = parse(file, format, &bytes, &doc, &mut report)?;
-        check(file, &triples, config, &mut report);
+        check(file, &triples, config, &mut report)?;
         report.entities += triples
             .iter()
             .filter(|t| t.predicate.as_ref() == vocab::rdf::TYPE)
@@ -124,17 +124,25 @@ fn rdf_error(path: &Path, e: RdfSyntaxError) -> IngestError {
     }
 }
 
-/// Warns about FFO attributes whose values FFO cannot use.
-fn check(path: &Path, triples: &[Triple], config: &IngestConfig, report: &mut Report) {
+/// Warns about FFO attributes whose values FFO cannot use. An unknown
+/// classification level refuses the file: storing the entity as
+/// unclassified would show it to everyone.
+fn check(path: &Path, triples: &[Triple], config: &IngestConfig, report: &mut Report) -> Result<(), IngestError> {
     for t in triples {
         let p = t.predicate.as_ref();
         let value = match &t.object {
             Term::Literal(l) => l.value(),
             _ => continue,
         };
-        let problem = if p == vocab::CLASSIFICATION {
-            config.scale.parse(value).err().map(|e| e.to_string())
-        } else if p == vocab::TIER {
+        if p == vocab::CLASSIFICATION
+            && let Err(e) = config.scale.parse(value)
+        {
+            return Err(IngestError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("{}: {e}; nothing from this file was stored", t.subject),
+            });
+        }
+        let problem = if p == vocab::TIER {
             value.parse::<u8>().ok().filter(|t| *t <= 9).is_none().then(|| format!("tier {value:?} is not 0..9"))
         } else {
             None
@@ -145,4 +153,5 @@ fn check(path: &Path, triples: &[Triple], config: &IngestConfig, report: &mut Re
                 .push(Note { at: path.display().to_string(), message: format!("{}: {problem}; ignored", t.subject) });
         }
     }
+    Ok(())
 }

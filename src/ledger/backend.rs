@@ -400,6 +400,17 @@ impl Pool {
         })
     }
 
+    pub(super) async fn head_as_of(&self, at: &str) -> Result<Seq, LedgerError> {
+        on_pool!(self, p => {
+            let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) FROM entries WHERE recorded_at <= $1")
+                .bind(at)
+                .fetch_one(p)
+                .await
+                .map_err(LedgerError::query("read head as of a time"))?;
+            Ok(Seq(row.try_get::<i64, _>(0).map_err(LedgerError::query("read head as of a time"))?))
+        })
+    }
+
     pub(super) async fn wait_for_remote(&self, poll: Duration, listener: &Mutex<Option<PgListener>>) {
         match self {
             Pool::Sqlite(_) => tokio::time::sleep(poll).await,

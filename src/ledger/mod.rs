@@ -266,6 +266,12 @@ impl Ledger {
         self.pool.head().await
     }
 
+    /// The last sequence recorded at or before `at`: two instants with the
+    /// same head see the same ledger.
+    pub async fn head_as_of(&self, at: DateTime<Utc>) -> Result<Seq, LedgerError> {
+        self.pool.head_as_of(&timestamp(at)).await
+    }
+
     /// Notified after every local append; shared ledgers are also tailed by
     /// [`Ledger::wait_for_remote`].
     pub fn subscribe(&self) -> watch::Receiver<Seq> {

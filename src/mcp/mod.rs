@@ -367,7 +367,7 @@ impl ServerHandler for FfoMcp {
 
 fn not_found(e: QueryError) -> ErrorData {
     match e {
-        QueryError::UnknownEntity { .. } | QueryError::UnknownDocument(_) | QueryError::Ambiguous { .. } => {
+        QueryError::UnknownEntity { .. } | QueryError::UnknownDocument { .. } | QueryError::Ambiguous { .. } => {
             ErrorData::resource_not_found(e.to_string(), None)
         }
         QueryError::BadRequest(_) => ErrorData::invalid_params(e.to_string(), None),
@@ -385,15 +385,14 @@ pub async fn serve_stdio(service: Arc<Service>, caller: Caller) -> anyhow::Resul
 
 /// A router serving the streamable HTTP transport at `/mcp`. Stateless: no
 /// session outlives a request, so any replica answers any request and a
-/// restart never strands a client.
-pub fn router<S: Clone + Send + Sync + 'static>(service: Arc<Service>, allowed_hosts: &[String]) -> axum::Router<S> {
+/// restart never strands a client. The `Host` and `Origin` checks are the
+/// HTTP face's, the same for every route: mount it only behind them.
+pub fn router<S: Clone + Send + Sync + 'static>(service: Arc<Service>) -> axum::Router<S> {
     use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-    let mut hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into(), "::1".into()];
-    hosts.extend(allowed_hosts.iter().cloned());
     let config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
-        .with_allowed_hosts(hosts);
+        .disable_allowed_hosts();
     let mcp: StreamableHttpService<
         FfoMcp,
         rmcp::transport::streamable_http_server::session::local::LocalSessionManager,

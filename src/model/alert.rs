@@ -40,6 +40,12 @@ impl Alert {
         hex::encode(&h.finalize()[..8])
     }
 
+    /// When the alert started, if the sender says (Alertmanager sends year 1
+    /// for "unknown").
+    pub fn started(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.starts_at.as_deref().and_then(super::time::parse_time).filter(|t| chrono::Datelike::year(t) > 1970)
+    }
+
     pub fn is_resolved(&self) -> bool {
         self.status.as_deref() == Some("resolved")
     }

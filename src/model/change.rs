@@ -95,8 +95,13 @@ pub enum ChangeStatus {
 }
 
 impl ChangeStatus {
-    pub const ALL: [ChangeStatus; 5] =
-        [ChangeStatus::Planned, ChangeStatus::InProgress, ChangeStatus::Done, ChangeStatus::Failed, ChangeStatus::RolledBack];
+    pub const ALL: [ChangeStatus; 5] = [
+        ChangeStatus::Planned,
+        ChangeStatus::InProgress,
+        ChangeStatus::Done,
+        ChangeStatus::Failed,
+        ChangeStatus::RolledBack,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

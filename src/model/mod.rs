@@ -428,10 +428,13 @@ impl fmt::Display for Classification {
     }
 }
 
-/// The ordered classification levels of a deployment, least sensitive first.
+/// The ordered classification levels of a deployment, least sensitive first,
+/// and the level of anything no source classifies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassificationScale {
     levels: Vec<Classification>,
+    /// Index into `levels`.
+    default: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -442,6 +445,15 @@ pub enum ClassificationError {
     Empty,
     #[error("classification level {0:?} is listed twice")]
     Duplicate(String),
+}
+
+/// What a classification string from a source or a store means on a scale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Level {
+    Known(Classification),
+    /// Not a configured level: treated as the highest level (fail closed)
+    /// until the configuration names it.
+    Unknown(String),
 }
 
 impl ClassificationScale {
@@ -457,7 +469,43 @@ impl ClassificationScale {
             }
             out.push(Classification(level.to_string()));
         }
-        Ok(ClassificationScale { levels: out })
+        Ok(ClassificationScale { levels: out, default: 0 })
+    }
+
+    /// Sets the level of things no source classifies (the lowest unless configured).
+    pub fn with_default(mut self, level: &str) -> Result<ClassificationScale, ClassificationError> {
+        let level = self.parse(level)?;
+        self.default = self.rank(&level);
+        Ok(self)
+    }
+
+    /// Reads a level a source or a store holds. An unknown name is kept as
+    /// unknown, never as unclassified: callers treat it as the highest level.
+    pub fn read(&self, value: &str) -> Level {
+        match self.parse(value) {
+            Ok(level) => Level::Known(level),
+            Err(_) => Level::Unknown(value.trim().to_string()),
+        }
+    }
+
+    /// The level that applies: `level` itself, the highest for an unknown
+    /// name, the default when nothing classifies it.
+    pub fn effective(&self, level: Option<&str>) -> &Classification {
+        match level.map(|l| self.read(l)) {
+            None => self.default_level(),
+            Some(Level::Known(l)) => &self.levels[self.rank(&l)],
+            Some(Level::Unknown(_)) => self.highest(),
+        }
+    }
+
+    /// The level of anything no source classifies.
+    pub fn default_level(&self) -> &Classification {
+        &self.levels[self.default]
+    }
+
+    /// The more sensitive of two levels.
+    pub fn max<'a>(&self, a: &'a Classification, b: &'a Classification) -> &'a Classification {
+        if self.rank(b) > self.rank(a) { b } else { a }
     }
 
     /// Parses a level name case-insensitively into its canonical spelling.
@@ -470,9 +518,10 @@ impl ClassificationScale {
             .ok_or_else(|| ClassificationError::Unknown { value: value.to_string(), levels: self.levels_text() })
     }
 
-    /// 0 for the least sensitive level.
+    /// 0 for the least sensitive level; a level that is not on the scale
+    /// ranks highest (fail closed).
     pub fn rank(&self, level: &Classification) -> usize {
-        self.levels.iter().position(|l| l == level).unwrap_or(0)
+        self.levels.iter().position(|l| l == level).unwrap_or(self.levels.len() - 1)
     }
 
     pub fn lowest(&self) -> &Classification {
@@ -485,10 +534,10 @@ impl ClassificationScale {
         &self.levels
     }
 
-    /// Whether a caller cleared for `clearance` may see something at `level`.
-    /// Unclassified things are visible to everyone.
+    /// Whether a caller cleared for `clearance` may see something at
+    /// `level`; something unclassified is at the default level.
     pub fn permits(&self, clearance: &Classification, level: Option<&Classification>) -> bool {
-        level.is_none_or(|level| self.rank(level) <= self.rank(clearance))
+        self.rank(level.unwrap_or(self.default_level())) <= self.rank(clearance)
     }
 
     fn levels_text(&self) -> String {
@@ -498,7 +547,10 @@ impl ClassificationScale {
 
 impl Default for ClassificationScale {
     fn default() -> Self {
-        ClassificationScale { levels: ["IL2", "IL4", "IL5", "IL6"].map(|l| Classification(l.to_string())).to_vec() }
+        ClassificationScale {
+            levels: ["IL2", "IL4", "IL5", "IL6"].map(|l| Classification(l.to_string())).to_vec(),
+            default: 0,
+        }
     }
 }
 
@@ -535,5 +587,14 @@ mod tests {
         assert!(scale.permits(&internal, None));
         assert!(scale.parse("IL4").is_err());
         assert!(ClassificationScale::new(&["a", "A"]).is_err());
+        // Unknown and misspelt levels fail closed; nothing classified is at the default.
+        for odd in ["IL7", "IL 5", "TOP-SECRET", ""] {
+            assert_eq!(scale.effective(Some(odd)), scale.highest(), "{odd:?}");
+        }
+        assert_eq!(scale.effective(None), scale.lowest());
+        let scale = scale.with_default("internal").unwrap();
+        assert!(!scale.permits(scale.lowest(), None));
+        assert!(scale.permits(&internal, None));
+        assert!(scale.clone().with_default("nope").is_err());
     }
 }

@@ -12,7 +12,9 @@ pub enum TimeError {
         "{what} {value:?} is not a time; use YYYY-MM-DD, an RFC 3339 time (2026-03-01T12:00:00Z), or a span back from now like 30d, 12h, 2w"
     )]
     Unreadable { what: String, value: String },
-    #[error("{what} {value:?} is out of range; spans go back at most {max} days and times lie between years 1 and 9999")]
+    #[error(
+        "{what} {value:?} is out of range; spans go back at most {max} days and times lie between years 1 and 9999"
+    )]
     OutOfRange { what: String, value: String, max: i64 },
 }
 
@@ -85,8 +87,7 @@ fn span(s: &str) -> Option<Result<Duration, ()>> {
 /// the error.
 pub fn parse_point(s: &str, what: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, TimeError> {
     let s = s.trim();
-    let out_of_range =
-        || TimeError::OutOfRange { what: what.to_string(), value: s.to_string(), max: MAX_SPAN_DAYS };
+    let out_of_range = || TimeError::OutOfRange { what: what.to_string(), value: s.to_string(), max: MAX_SPAN_DAYS };
     if let Some(span) = span(s) {
         let span = span.map_err(|()| out_of_range())?;
         return now.checked_sub_signed(span).ok_or_else(out_of_range);

@@ -4,6 +4,7 @@
 //! idempotent, so after a crash catching up from the lowest watermark
 //! converges. Any projection can be dropped and rebuilt from the ledger.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
@@ -14,8 +15,8 @@ use tokio::sync::{Mutex, MutexGuard, watch};
 
 use crate::graph::{Graph, GraphError, GraphUpdate, parse_triples};
 use crate::ledger::{Entry, Ledger, LedgerError, Op};
-use crate::model::{ClassificationScale, Relation, Seq, Source, TextDoc, vocab};
-use crate::search::{Search, SearchError};
+use crate::model::{Classification, ClassificationScale, EntityId, Relation, Seq, Source, TextDoc, vocab};
+use crate::search::{IndexUpdate, Indexed, Search, SearchError};
 use crate::topology::Topology;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,41 +46,61 @@ pub struct Projections {
     apply_lock: Mutex<()>,
     applied: watch::Sender<Seq>,
     dir: Option<PathBuf>,
+    /// The graph ran ahead of the index (a crash between the stores): the
+    /// topology it was built from may already hold level changes whose
+    /// documents were never relevelled. Done after the next catch-up.
+    relevel_pending: std::sync::atomic::AtomicBool,
+    /// False for a past view, which keeps no graph.
+    with_graph: bool,
 }
+
+/// Entries a past view applies between yields.
+const AS_OF_STEP: usize = 2_000;
 
 impl Projections {
     /// Opens the projections in `data_dir` and builds the topology from the graph.
     pub fn open(data_dir: &Path, scale: ClassificationScale) -> Result<Projections, ProjectionError> {
         let graph = Graph::open(&data_dir.join("graph"))?;
         let search = Search::open(&data_dir.join("search"))?;
-        let applied = graph.applied()?.min(search.applied()?);
+        let (graph_at, search_at) = (graph.applied()?, search.applied()?);
         let topology = topology_from(&graph, scale)?;
         Ok(Projections {
             graph,
             search,
             topology: RwLock::new(topology),
             apply_lock: Mutex::new(()),
-            applied: watch::channel(applied).0,
+            applied: watch::channel(graph_at.min(search_at)).0,
             dir: Some(data_dir.to_path_buf()),
+            relevel_pending: std::sync::atomic::AtomicBool::new(graph_at > search_at),
+            with_graph: true,
         })
     }
 
-    /// The projections as the ledger stood at `at`, built in memory.
+    /// The search index and topology as the ledger stood at `at`, built in
+    /// memory (the graph stays empty: nothing asked of a past view needs
+    /// it). Built in steps that yield, so that a caller who stops waiting
+    /// stops the work.
     pub async fn as_of(
         ledger: &Ledger,
         at: DateTime<Utc>,
         scale: ClassificationScale,
     ) -> Result<Projections, ProjectionError> {
-        let p = Projections {
+        let mut p = Projections {
             graph: Graph::in_memory()?,
             search: Search::in_memory()?,
             topology: RwLock::new(Topology::new(scale)),
             apply_lock: Mutex::new(()),
             applied: watch::channel(Seq(0)).0,
             dir: None,
+            relevel_pending: std::sync::atomic::AtomicBool::new(false),
+            with_graph: true,
         };
+        p.with_graph = false;
         let entries = ledger.live_as_of(at).await?;
-        p.apply_batch(&entries, None)?;
+        for chunk in entries.chunks(AS_OF_STEP) {
+            tokio::task::block_in_place(|| p.apply_batch(chunk, None))?;
+            tokio::task::yield_now().await;
+        }
         Ok(p)
     }
 
@@ -128,6 +149,10 @@ impl Projections {
                 };
                 self.apply_in_worker(&entries, Some(last)).await?;
                 from = last;
+            }
+            if self.relevel_pending.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                let changed = tokio::task::block_in_place(|| self.relevel_all())?;
+                tracing::info!(changed, "document levels recomputed after an interrupted catch-up");
             }
             Ok(from)
         }
@@ -216,7 +241,9 @@ impl Projections {
         tokio::task::block_in_place(|| self.apply_batch(entries, seq))
     }
 
-    /// Applies a batch to every projection; `seq`, if given, is recorded as applied.
+    /// Applies a batch to every projection; `seq`, if given, is recorded as
+    /// applied. The topology goes first: a document's level depends on the
+    /// levels of the entities it speaks of, as they stand after the batch.
     fn apply_batch(&self, entries: &[Entry], seq: Option<Seq>) -> Result<(), ProjectionError> {
         let mut parsed: Vec<(String, Option<Vec<Triple>>)> = Vec::with_capacity(entries.len());
         let mut texts: Vec<(String, Option<(TextDoc, &str)>)> = Vec::new();
@@ -243,18 +270,98 @@ impl Projections {
             };
             texts.push((e.doc.to_string(), text));
         }
-        let updates: Vec<GraphUpdate<'_>> =
-            parsed.iter().map(|(g, t)| GraphUpdate { graph: g, triples: t.as_deref() }).collect();
-        self.graph.apply(&updates, seq)?;
-        if !texts.is_empty() || seq.is_some() {
-            self.search.apply(&texts, seq)?;
+        if self.with_graph {
+            let updates: Vec<GraphUpdate<'_>> =
+                parsed.iter().map(|(g, t)| GraphUpdate { graph: g, triples: t.as_deref() }).collect();
+            self.graph.apply(&updates, seq)?;
         }
+
         let mut topo = self.topology.write().unwrap_or_else(|e| e.into_inner());
+        let mut reclassified: Vec<String> = Vec::new();
         for (graph, triples) in &parsed {
-            topo.apply(graph, triples.as_deref());
+            reclassified.extend(topo.apply(graph, triples.as_deref()).into_iter().map(|id| id.to_string()));
+        }
+        let topo = std::sync::RwLockWriteGuard::downgrade(topo);
+        let mut index: Vec<IndexUpdate<'_>> = texts
+            .into_iter()
+            .map(|(doc_id, text)| IndexUpdate {
+                doc_id,
+                put: text.map(|(doc, json)| {
+                    let level = level_of_document(&topo, &doc).to_string();
+                    (doc, Cow::Borrowed(json), level)
+                }),
+            })
+            .collect();
+        // Documents already indexed about an entity whose level changed
+        // change level with it.
+        reclassified.sort();
+        reclassified.dedup();
+        if !reclassified.is_empty() {
+            let in_batch: std::collections::HashSet<String> = index.iter().map(|u| u.doc_id.clone()).collect();
+            for held in self.search.about_entities(&reclassified)? {
+                if in_batch.contains(&held.doc_id) {
+                    continue;
+                }
+                if let Some(update) = relevel(&topo, held)? {
+                    index.push(update);
+                }
+            }
+        }
+        drop(topo);
+        if !index.is_empty() || seq.is_some() {
+            self.search.apply(&index, seq)?;
         }
         Ok(())
     }
+
+    /// Recomputes the level of every indexed document (after a crash
+    /// between the stores, or when the classification scale changed).
+    pub fn relevel_all(&self) -> Result<usize, ProjectionError> {
+        let topo = self.topology();
+        let mut index = Vec::new();
+        for held in self.search.all_docs()? {
+            if let Some(update) = relevel(&topo, held)? {
+                index.push(update);
+            }
+        }
+        drop(topo);
+        let changed = index.len();
+        if changed > 0 {
+            self.search.apply(&index, None)?;
+        }
+        Ok(changed)
+    }
+}
+
+/// The level a document is seen at: its source's own classification (an
+/// unknown level is the highest), raised to the most sensitive entity it
+/// affects, mentions or names as a cause.
+pub fn level_of_document(topo: &Topology, doc: &TextDoc) -> Classification {
+    let scale = topo.scale();
+    let mut level = scale.effective(doc.classification.as_deref()).clone();
+    for id in doc.affects.iter().chain(&doc.mentions).chain(&doc.cause_in) {
+        if let Ok(id) = id.parse::<EntityId>()
+            && topo.get(&id).is_some()
+        {
+            let entity = topo.level_of(&id);
+            level = scale.max(&level, &entity).clone();
+        }
+    }
+    level
+}
+
+/// The index update that gives a held document its current level, if it changed.
+fn relevel(topo: &Topology, held: Indexed) -> Result<Option<IndexUpdate<'static>>, ProjectionError> {
+    let doc: TextDoc = serde_json::from_str(&held.json).map_err(|e| ProjectionError::BadTextDoc {
+        seq: Seq(0),
+        doc: held.doc_id.clone(),
+        message: e.to_string(),
+    })?;
+    let level = level_of_document(topo, &doc).to_string();
+    if level == held.level {
+        return Ok(None);
+    }
+    Ok(Some(IndexUpdate { doc_id: held.doc_id, put: Some((doc, Cow::Owned(held.json), level)) }))
 }
 
 /// The predicates the topology reads.

@@ -92,9 +92,6 @@ pub fn split_camel(name: &str) -> String {
     out
 }
 
-/// No classification is indexed as this.
-const UNCLASSIFIED: &str = "_none";
-
 struct Fields {
     doc_id: Field,
     kind: Field,
@@ -107,7 +104,9 @@ struct Fields {
     affects: Field,
     alerts: Field,
     severity: Field,
-    classification: Field,
+    /// The level the document is seen at (its own classification raised to
+    /// its most sensitive entity), computed by the projection.
+    level: Field,
     /// Seconds since the epoch: when it happened (created, else updated).
     date: Field,
     json: Field,
@@ -130,7 +129,7 @@ fn schema() -> (Schema, Fields) {
         affects: b.add_text_field("affects", STRING),
         alerts: b.add_text_field("alerts", STRING),
         severity: b.add_text_field("severity", STRING),
-        classification: b.add_text_field("classification", STRING),
+        level: b.add_text_field("level", STRING | STORED),
         date: b.add_i64_field("date", NumericOptions::default().set_indexed().set_fast()),
         json: b.add_text_field("json", STORED),
     };
@@ -154,6 +153,8 @@ pub struct SearchQuery {
     pub until: Option<i64>,
     /// Classification levels the caller may see; `None`: all.
     pub allowed: Option<Vec<String>>,
+    /// Only these documents (ids).
+    pub doc_ids: Vec<String>,
     pub limit: usize,
     /// Make a snippet for each hit.
     pub snippets: bool,
@@ -186,12 +187,30 @@ impl Snippet {
     }
 }
 
+/// One document to put in the index, or take out.
+#[derive(Debug, Clone)]
+pub struct IndexUpdate<'a> {
+    pub doc_id: String,
+    /// The document, its JSON as the ledger holds it (stored as is), and
+    /// its level; `None` deletes.
+    pub put: Option<(TextDoc, std::borrow::Cow<'a, str>, String)>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Hit {
     pub doc: TextDoc,
     /// BM25 with field boosts; 0 when the query had no words.
     pub score: f32,
     pub snippet: Snippet,
+}
+
+/// A document as the index holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Indexed {
+    pub doc_id: String,
+    /// The JSON of its `TextDoc`, as the ledger holds it.
+    pub json: String,
+    pub level: String,
 }
 
 /// The search projection.
@@ -203,12 +222,23 @@ pub struct Search {
 }
 
 impl Search {
+    /// Opens the index in `dir`, or creates it. An index written with
+    /// another schema (an older FFO) is dropped: it is a projection, and the
+    /// next catch-up rebuilds it from the ledger.
     pub fn open(dir: &Path) -> Result<Search, SearchError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| SearchError::Open { path: dir.display().to_string(), message: e.to_string() })?;
+        let open_error =
+            |e: &dyn std::fmt::Display| SearchError::Open { path: dir.display().to_string(), message: e.to_string() };
         let (schema, fields) = schema();
-        let directory = tantivy::directory::MmapDirectory::open(dir)
-            .map_err(|e| SearchError::Open { path: dir.display().to_string(), message: e.to_string() })?;
+        if dir.join("meta.json").exists() {
+            let directory = tantivy::directory::MmapDirectory::open(dir).map_err(|e| open_error(&e))?;
+            let current = Index::open(directory).map(|i| i.schema() == schema).unwrap_or(false);
+            if !current {
+                tracing::warn!(path = %dir.display(), "the search index has an older schema; rebuilding it from the ledger");
+                std::fs::remove_dir_all(dir).map_err(|e| open_error(&e))?;
+            }
+        }
+        std::fs::create_dir_all(dir).map_err(|e| open_error(&e))?;
+        let directory = tantivy::directory::MmapDirectory::open(dir).map_err(|e| open_error(&e))?;
         let index = Index::builder().schema(schema).settings(settings()).open_or_create(directory)?;
         Search::with_index(index, fields)
     }
@@ -238,12 +268,12 @@ impl Search {
     /// Replaces the documents of a batch (`None` deletes) and commits,
     /// recording `seq` (if given) in the commit. Each document comes with
     /// its JSON as the ledger holds it, which the index stores as is.
-    pub fn apply(&self, updates: &[(String, Option<(TextDoc, &str)>)], seq: Option<Seq>) -> Result<(), SearchError> {
+    pub fn apply(&self, updates: &[IndexUpdate<'_>], seq: Option<Seq>) -> Result<(), SearchError> {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        for (doc_id, doc) in updates {
-            writer.delete_term(Term::from_field_text(self.fields.doc_id, doc_id));
-            if let Some((doc, json)) = doc {
-                writer.add_document(self.document(doc, json))?;
+        for u in updates {
+            writer.delete_term(Term::from_field_text(self.fields.doc_id, &u.doc_id));
+            if let Some((doc, json, level)) = &u.put {
+                writer.add_document(self.document(doc, json, level))?;
             }
         }
         let payload = match seq {
@@ -274,7 +304,7 @@ impl Search {
         self.reader.searcher().num_docs()
     }
 
-    fn document(&self, d: &TextDoc, json: &str) -> TantivyDocument {
+    fn document(&self, d: &TextDoc, json: &str, level: &str) -> TantivyDocument {
         let f = &self.fields;
         let mut doc = TantivyDocument::default();
         doc.add_text(f.doc_id, &d.doc_id);
@@ -301,7 +331,7 @@ impl Search {
         if let Some(s) = &d.severity {
             doc.add_text(f.severity, s.to_lowercase());
         }
-        doc.add_text(f.classification, d.classification.as_deref().unwrap_or(UNCLASSIFIED));
+        doc.add_text(f.level, level);
         if let Some(t) =
             d.created.as_deref().or(d.updated.as_deref()).and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
         {
@@ -409,9 +439,10 @@ impl Search {
             must.push((Occur::Must, any_of(f.kind, &kinds)));
         }
         if let Some(allowed) = &q.allowed {
-            let mut levels = allowed.clone();
-            levels.push(UNCLASSIFIED.to_string());
-            must.push((Occur::Must, any_of(f.classification, &levels)));
+            must.push((Occur::Must, any_of(f.level, allowed)));
+        }
+        if !q.doc_ids.is_empty() {
+            must.push((Occur::Must, any_of(f.doc_id, &q.doc_ids)));
         }
         if q.since.is_some() || q.until.is_some() {
             let bound =
@@ -460,10 +491,12 @@ impl Search {
                     let Some(json) = stored.get_first(f.json).and_then(|v| v.as_str()) else {
                         continue;
                     };
-                    let doc: TextDoc = serde_json::from_str(json).map_err(|e| SearchError::BadDocument {
+                    let mut doc: TextDoc = serde_json::from_str(json).map_err(|e| SearchError::BadDocument {
                         doc: format!("{address:?}"),
                         message: e.to_string(),
                     })?;
+                    // Answers say the level the document is seen at.
+                    doc.classification = stored.get_first(f.level).and_then(|v| v.as_str()).map(str::to_string);
                     read.insert(address, doc.clone());
                     doc
                 }
@@ -502,33 +535,64 @@ impl Search {
         out
     }
 
-    /// A stored document by id.
+    /// A stored document by id, with the level it is seen at.
     pub fn get(&self, doc_id: &str) -> Result<Option<TextDoc>, SearchError> {
-        let searcher = self.reader.searcher();
-        let q = TermQuery::new(Term::from_field_text(self.fields.doc_id, doc_id), IndexRecordOption::Basic);
-        let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
-        let Some((_, address)) = top.into_iter().next() else {
-            return Ok(None);
-        };
-        let stored: TantivyDocument = searcher.doc(address)?;
-        Ok(stored.get_first(self.fields.json).and_then(|v| v.as_str()).and_then(|j| serde_json::from_str(j).ok()))
+        let q = SearchQuery { doc_ids: vec![doc_id.to_string()], limit: 1, ..SearchQuery::default() };
+        Ok(self.search(&q)?.into_iter().next().map(|h| h.doc))
     }
 
-    /// Every document in the index as (id, stored JSON), sorted by id: what
-    /// an index is compared with a rebuild by.
-    pub fn all_docs(&self) -> Result<Vec<(String, String)>, SearchError> {
+    /// Every indexed document that affects, mentions or names as a cause
+    /// any of `entities`: what to reclassify when their levels change.
+    pub fn about_entities(&self, entities: &[String]) -> Result<Vec<Indexed>, SearchError> {
+        if entities.is_empty() {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        let terms = entities.iter().map(|e| Term::from_field_text(self.fields.entities, e));
+        let query = TermSetQuery::new(terms);
+        let n = searcher.search(&query, &tantivy::collector::Count)?;
+        let top = searcher.search(&query, &TopDocs::with_limit(n.max(1)).order_by_score())?;
+        top.into_iter().map(|(_, a)| self.indexed(&searcher, a)).collect()
+    }
+
+    /// Every document in the index, sorted by id: what an index is compared
+    /// with a rebuild by, and what a reclassification of everything reads.
+    pub fn all_docs(&self) -> Result<Vec<Indexed>, SearchError> {
         let searcher = self.reader.searcher();
         let n = searcher.num_docs() as usize;
         let top = searcher.search(&AllQuery, &TopDocs::with_limit(n.max(1)).order_by_score())?;
-        let mut out = Vec::with_capacity(n);
-        for (_, a) in top {
-            let d: TantivyDocument = searcher.doc(a)?;
-            let id = d.get_first(self.fields.doc_id).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            let json = d.get_first(self.fields.json).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            out.push((id, json));
-        }
-        out.sort();
+        let mut out = top.into_iter().map(|(_, a)| self.indexed(&searcher, a)).collect::<Result<Vec<_>, _>>()?;
+        out.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
         Ok(out)
+    }
+
+    /// How many documents are indexed at each level.
+    pub fn level_counts(&self) -> Result<Vec<(String, usize)>, SearchError> {
+        let searcher = self.reader.searcher();
+        let mut levels: BTreeSet<String> = BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let index = segment.inverted_index(self.fields.level)?;
+            let mut terms = index.terms().stream().map_err(tantivy::TantivyError::from)?;
+            while terms.advance() {
+                levels.insert(String::from_utf8_lossy(terms.key()).into_owned());
+            }
+        }
+        // The dictionary keeps terms of deleted documents: count live ones.
+        let mut out = Vec::new();
+        for level in levels {
+            let q = TermQuery::new(Term::from_field_text(self.fields.level, &level), IndexRecordOption::Basic);
+            let n = searcher.search(&q, &tantivy::collector::Count)?;
+            if n > 0 {
+                out.push((level, n));
+            }
+        }
+        Ok(out)
+    }
+
+    fn indexed(&self, searcher: &Searcher, address: DocAddress) -> Result<Indexed, SearchError> {
+        let d: TantivyDocument = searcher.doc(address)?;
+        let text = |f: Field| d.get_first(f).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        Ok(Indexed { doc_id: text(self.fields.doc_id), json: text(self.fields.json), level: text(self.fields.level) })
     }
 
     fn field(&self, name: &str) -> Field {

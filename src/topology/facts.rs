@@ -89,7 +89,9 @@ impl DocFacts {
             } else if p == vocab::ENVIRONMENT {
                 facts.environment = text();
             } else if p == vocab::CLASSIFICATION {
-                facts.classification = text().and_then(|c| scale.parse(&c).ok());
+                // A level the scale does not know is the highest (fail
+                // closed), never "unclassified".
+                facts.classification = text().map(|c| scale.effective(Some(&c)).clone());
             } else if p == vocab::LIFECYCLE {
                 facts.lifecycle = text();
             } else if p == vocab::SPEC_TYPE {
@@ -126,7 +128,8 @@ impl DocFacts {
     /// Folds this document's facts about `id` into `info`. Documents are
     /// merged in a fixed order, so for single-valued attributes the first
     /// document (by IRI) that states one wins; lists are unions.
-    pub(super) fn merge_into(&self, id: &EntityId, doc: &str, info: &mut EntityInfo) {
+    /// Two documents that classify the same entity differently: the higher wins.
+    pub(super) fn merge_into(&self, id: &EntityId, doc: &str, info: &mut EntityInfo, scale: &ClassificationScale) {
         let mut said = false;
         if let Some(f) = self.entities.get(id) {
             said = true;
@@ -145,7 +148,12 @@ impl DocFacts {
             first(&mut info.description, &f.description);
             first(&mut info.tier, &f.tier);
             first(&mut info.environment, &f.environment);
-            first(&mut info.classification, &f.classification);
+            if let Some(c) = &f.classification {
+                info.classification = Some(match &info.classification {
+                    Some(held) => scale.max(held, c).clone(),
+                    None => c.clone(),
+                });
+            }
             first(&mut info.lifecycle, &f.lifecycle);
             first(&mut info.spec_type, &f.spec_type);
             for a in &f.aliases {

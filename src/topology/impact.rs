@@ -22,8 +22,8 @@ pub const UNKNOWN: &str = "unknown";
 #[derive(Debug, Clone, Copy)]
 pub struct ImpactQuery {
     pub max_depth: Option<u32>,
-    /// Dependents classified above this rank are withheld (counted, not
-    /// shown or totalled); `None` shows everything.
+    /// Dependents classified above this rank are withheld (counted in the
+    /// totals, never listed); `None` shows everything.
     pub max_rank: Option<usize>,
     /// List at most this many, nearest first, then by id.
     pub limit: usize,
@@ -33,7 +33,7 @@ pub struct ImpactQuery {
 #[derive(Debug, Clone, Default)]
 pub struct Impact {
     pub shown: Vec<Reached>,
-    /// Visible dependents (listed or not).
+    /// Every dependent, hidden ones included (listed or not).
     pub total: usize,
     pub withheld: usize,
     pub max_depth: u32,
@@ -108,7 +108,7 @@ impl ImpactIndex {
                 },
                 None => UNKNOWN_U16,
             });
-            class.push(info.classification.as_ref().map_or(UNKNOWN_U8, |c| scale.rank(c) as u8));
+            class.push(scale.rank(info.classification.as_ref().unwrap_or(scale.default_level())) as u8);
             kind.push(
                 info.kind.and_then(|k| EntityKind::ALL.iter().position(|x| *x == k)).map_or(UNKNOWN_U8, |i| i as u8),
             );
@@ -151,24 +151,24 @@ impl ImpactIndex {
         let mut visible: Vec<(u32, u32)> = Vec::with_capacity(walked.len());
         let mut withheld = 0;
         let mut max_depth = 0;
+        let total = walked.len();
         for (s, depth) in walked {
             let i = s as usize;
             let class = self.class[i];
-            if let Some(max) = q.max_rank
-                && class != UNKNOWN_U8
-                && usize::from(class) > max
-            {
-                withheld += 1;
-                continue;
-            }
+            // Totals count every dependent, hidden or not, so that a risk
+            // decision is never fooled into "small"; only the listing
+            // leaves out what the caller may not see.
             tiers[usize::from(self.tier[i]).min(10)] += 1;
             envs[usize::from(self.environment[i]).min(self.environments.len())] += 1;
             classes[usize::from(class).min(self.classes.len())] += 1;
             kinds[usize::from(self.kind[i]).min(EntityKind::ALL.len())] += 1;
             max_depth = max_depth.max(depth);
+            if q.max_rank.is_some_and(|max| usize::from(class) > max) {
+                withheld += 1;
+                continue;
+            }
             visible.push((s, depth));
         }
-        let total = visible.len();
         // Nearest first, then by id: select the first `limit`, sort just those.
         let key = |&(s, depth): &(u32, u32)| (u64::from(depth) << 32) | u64::from(self.rank[s as usize]);
         if visible.len() > q.limit {

@@ -150,17 +150,18 @@ impl Topology {
     }
 
     /// Replaces what document `graph` says with `triples` (`None`: the
-    /// document is gone).
-    pub fn apply(&mut self, graph: &str, triples: Option<&[Triple]>) {
+    /// document is gone). Returns the entities whose effective
+    /// classification changed: documents about them change level too.
+    pub fn apply(&mut self, graph: &str, triples: Option<&[Triple]>) -> Vec<EntityId> {
         let new = triples.map(|t| DocFacts::from_triples(t, &self.scale));
-        self.apply_facts(graph, new);
+        self.apply_facts(graph, new)
     }
 
     /// As [`Topology::apply`], with facts already extracted.
-    pub fn apply_facts(&mut self, graph: &str, new: Option<DocFacts>) {
+    pub fn apply_facts(&mut self, graph: &str, new: Option<DocFacts>) -> Vec<EntityId> {
         let old = self.contributions.remove(graph);
         if old.is_none() && new.as_ref().is_none_or(DocFacts::is_empty) {
-            return;
+            return Vec::new();
         }
         let mut touched: BTreeSet<EntityId> = BTreeSet::new();
         if let Some(old) = &old {
@@ -186,9 +187,22 @@ impl Topology {
         }
         self.generation += 1;
         self.index = std::sync::OnceLock::new();
+        let mut reclassified = Vec::new();
         for id in touched {
+            let before = self.level_of(&id);
             self.remerge(&id);
+            if self.level_of(&id) != before {
+                reclassified.push(id);
+            }
         }
+        reclassified
+    }
+
+    /// The level an entity is seen at: its classification, the highest for
+    /// an unknown level, the default when nothing classifies it.
+    pub fn level_of(&self, id: &EntityId) -> Classification {
+        let stated = self.nodes.get(id).and_then(|n| self.graph[*n].info.classification.clone());
+        stated.unwrap_or_else(|| self.scale.default_level().clone())
     }
 
     /// Whether a document has contributed facts.
@@ -210,6 +224,17 @@ impl Topology {
     /// Resolves an id, IRI, name or alias.
     pub fn resolve(&self, query: &str) -> Resolution {
         resolve::resolve(self, query)
+    }
+
+    /// Resolves an id, IRI, name or alias exactly: no near spellings when
+    /// nothing matches, so it costs a lookup whatever the input.
+    pub fn resolve_exact(&self, query: &str) -> Resolution {
+        resolve::resolve_exact(self, query)
+    }
+
+    /// Up to five entities whose names are close to `query`.
+    pub fn similar(&self, query: &str) -> Vec<Candidate> {
+        resolve::similar(self, &query.trim().to_lowercase())
     }
 
     /// Every entity that reaches `target` through impact edges, breadth
@@ -326,7 +351,7 @@ impl Topology {
         let mut info = EntityInfo::undeclared(id);
         for doc in &docs {
             if let Some(facts) = self.contributions.get(*doc) {
-                facts.merge_into(id, doc, &mut info);
+                facts.merge_into(id, doc, &mut info, &self.scale);
             }
         }
         if docs.is_empty() {

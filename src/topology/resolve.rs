@@ -88,6 +88,13 @@ fn keys(info: &EntityInfo) -> Vec<(String, MatchKind)> {
 }
 
 pub(super) fn resolve(topology: &Topology, query: &str) -> Resolution {
+    match resolve_exact(topology, query) {
+        Resolution::Unknown(_) => Resolution::Unknown(similar(topology, &query.trim().to_lowercase())),
+        found => found,
+    }
+}
+
+pub(super) fn resolve_exact(topology: &Topology, query: &str) -> Resolution {
     let query = query.trim();
     // An exact id or IRI.
     let by_id = EntityId::from_iri(query).or_else(|| query.parse::<EntityId>().ok());
@@ -123,7 +130,7 @@ pub(super) fn resolve(topology: &Topology, query: &str) -> Resolution {
     best.sort_by(|a, b| a.entity.id.cmp(&b.entity.id));
     best.dedup_by(|a, b| a.entity.id == b.entity.id);
     match best.len() {
-        0 => Resolution::Unknown(similar(topology, &key)),
+        0 => Resolution::Unknown(Vec::new()),
         1 => Resolution::Found(best.remove(0).entity),
         _ => Resolution::Ambiguous(best),
     }
@@ -131,8 +138,9 @@ pub(super) fn resolve(topology: &Topology, query: &str) -> Resolution {
 
 /// Up to five names close to `key`: containing it, contained in it, or
 /// within two edits.
-fn similar(topology: &Topology, key: &str) -> Vec<Candidate> {
-    if key.is_empty() {
+pub(super) fn similar(topology: &Topology, key: &str) -> Vec<Candidate> {
+    // Near spellings of a very long string are not worth an edit-distance scan.
+    if key.is_empty() || key.len() > 200 {
         return Vec::new();
     }
     let mut scored: Vec<(usize, &String, NodeIndex)> = Vec::new();

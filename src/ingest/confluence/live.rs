@@ -33,11 +33,11 @@ use serde_json::Value;
 use super::page::{self, Links};
 use super::{Outcome, Page, TitleIndex, at_with_id, history, read_item};
 use crate::ingest::document::commit_history;
-use crate::model::time::{parse_time, rfc3339};
 use crate::ingest::linking::Linker;
 use crate::ingest::remote::Remote;
 use crate::ingest::{IngestConfig, IngestError, Note, Report, config::ConfluenceLive};
 use crate::ledger::{Change, Ledger};
+use crate::model::time::{parse_time, rfc3339};
 use crate::model::{DocId, Source};
 
 /// What v1 pulls expand.

@@ -22,10 +22,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::document::{HistoryDoc, commit_history};
-use crate::model::time::{parse_time, rfc3339};
 use super::linking::Linker;
 use super::{IngestConfig, IngestError, Note, Report};
 use crate::ledger::{Change, Ledger};
+use crate::model::time::{parse_time, rfc3339};
 use crate::model::{DocId, Source};
 use export::{Export, Item, NotIssues};
 
