@@ -51,6 +51,9 @@ pub struct Config {
     pub max_export_bytes: u64,
     pub allowed_hosts: Vec<String>,
     pub limits: Limits,
+    /// The `ffo` binary that runs SPARQL queries in worker processes (set
+    /// by the binary itself); `None` runs them in this process.
+    pub sparql_worker: Option<PathBuf>,
     pub confluence_token: Option<String>,
     pub jira_token: Option<String>,
 }
@@ -234,6 +237,7 @@ impl Config {
             max_export_bytes,
             allowed_hosts,
             limits,
+            sparql_worker: None,
             confluence_token: env("FFO_CONFLUENCE_TOKEN"),
             jira_token: env("FFO_JIRA_TOKEN"),
         })

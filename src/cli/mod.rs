@@ -52,6 +52,19 @@ enum Command {
     },
     /// Serve MCP over stdio (for an agent that starts ffo itself)
     Mcp,
+    /// Run one SPARQL query read from stdin on a store snapshot (started by
+    /// ffo itself, so that no query can take the server down)
+    #[command(hide = true)]
+    SparqlWorker {
+        #[arg(long)]
+        store: PathBuf,
+        #[arg(long, default_value = "json")]
+        format: String,
+        #[arg(long, default_value_t = 10_000)]
+        max_rows: usize,
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+    },
     /// Ingest a source: catalog, rdf, runbooks, postmortems, jira, confluence, alerts (or all: every source folder under PATH)
     Ingest {
         /// catalog, rdf, runbooks, postmortems, jira, confluence, alerts (webhook payloads), or all
@@ -214,11 +227,17 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::SparqlWorker { store, format, max_rows, timeout_ms } = &cli.command {
+        let limits = crate::graph::Limits { timeout: Duration::from_millis(*timeout_ms), max_rows: *max_rows };
+        let code = crate::graph::worker(store, crate::graph::ResultFormat::negotiate(format), &limits);
+        return Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)));
+    }
     let mut flags = Flags { data_dir: cli.data.clone(), config: cli.config.clone(), listen: None };
     if let Command::Serve { listen, .. } = &cli.command {
         flags.listen.clone_from(listen);
     }
-    let config = Config::load(&flags)?;
+    let mut config = Config::load(&flags)?;
+    config.sparql_worker = std::env::current_exe().ok();
     let service = Service::open(&config)
         .await
         .with_context(|| format!("cannot open the data directory {}", config.data_dir.display()))?;
@@ -241,6 +260,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             service.close().await;
             result?;
             return Ok(ExitCode::SUCCESS);
+        }
+        Command::SparqlWorker { .. } => {
+            unreachable!("handled before the data directory is opened")
         }
         Command::Ingest { source, target, json } => ingest(&service, &admin, &source, &target, json).await?,
         Command::Search { query, entity, kind, since, until, limit, json } => {

@@ -194,6 +194,9 @@ pub struct Service {
     ingest: IngestConfig,
     scale: ClassificationScale,
     limits: Limits,
+    /// The `ffo` binary, to run SPARQL in worker processes; `None` runs it
+    /// in this process (the library without its binary).
+    sparql_worker: Option<std::path::PathBuf>,
     /// Slots for CPU-bound work (see [`Limits::concurrent`]).
     compute_slots: tokio::sync::Semaphore,
     /// Past views (`as_of`), built one at a time and the newest few kept.
@@ -224,6 +227,7 @@ impl Service {
             compute_slots: tokio::sync::Semaphore::new(config.limits.concurrent.max(1)),
             past: action::PastViews::new(config.limits.concurrent_as_of.max(1)),
             limits: config.limits.clone(),
+            sparql_worker: config.sparql_worker.clone(),
         })
     }
 
@@ -391,13 +395,27 @@ impl Service {
                     what: "SPARQL (it needs clearance at the highest level)",
                 });
             }
+            crate::graph::check_shape(query)?;
             let limits = crate::graph::Limits::default();
-            let graph = self.projections.clone();
-            let query = query.to_string();
-            tokio::task::spawn_blocking(move || graph.graph().sparql(&query, format, &limits))
-                .await
-                .map_err(|e| QueryError::Internal(e.to_string()))?
-                .map_err(QueryError::from)
+            let snapshot = match &self.sparql_worker {
+                Some(_) => self.compute(|| Ok(self.projections.graph().snapshot()?)).await?,
+                None => None,
+            };
+            match (&self.sparql_worker, snapshot) {
+                (Some(exe), Some(snapshot)) => sparql_in_worker(exe, &snapshot, query, format, &limits).await,
+                _ => {
+                    let projections = self.projections.clone();
+                    let query = query.to_string();
+                    let run = move || {
+                        crate::graph::on_query_stack(move || projections.graph().sparql(&query, format, &limits))
+                    };
+                    tokio::task::spawn_blocking(run)
+                        .await
+                        .map_err(|e| QueryError::Internal(e.to_string()))?
+                        .and_then(|r| r)
+                        .map_err(QueryError::from)
+                }
+            }
         }
         .await;
         self.record(caller, "sparql_query", &result, None);
@@ -448,6 +466,59 @@ impl Service {
         if let Err(e) = self.ledger.audit(audit_record(caller, tool, result, detail)).await {
             tracing::error!(error = %e, tool, "audit record not written");
         }
+    }
+}
+
+/// Runs a query in a worker process on a snapshot of the store: whatever
+/// the query does (recursion, memory, work that never checks its deadline)
+/// happens there, and at the deadline the process is killed.
+async fn sparql_in_worker(
+    exe: &Path,
+    snapshot: &crate::graph::Snapshot,
+    query: &str,
+    format: ResultFormat,
+    limits: &crate::graph::Limits,
+) -> Result<SparqlOutput, QueryError> {
+    use tokio::io::AsyncWriteExt;
+    let internal = |what: &str, e: &dyn std::fmt::Display| QueryError::Internal(format!("SPARQL worker: {what}: {e}"));
+    let mut child = tokio::process::Command::new(exe)
+        .arg("sparql-worker")
+        .arg("--store")
+        .arg(&snapshot.dir)
+        .args(["--format", format.name()])
+        .args(["--max-rows", &limits.max_rows.to_string()])
+        .args(["--timeout-ms", &limits.timeout.as_millis().to_string()])
+        .env("FFO_LOG", "error")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| internal("cannot start it", &e))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(query.as_bytes()).await.map_err(|e| internal("cannot send the query", &e))?;
+    }
+    // The worker stops itself at the deadline; past a grace period it is
+    // killed (dropping the child kills it).
+    let grace = limits.timeout + Duration::from_secs(2);
+    let out = match tokio::time::timeout(grace, child.wait_with_output()).await {
+        Err(_) => return Err(QueryError::Sparql(SparqlError::Timeout(limits.timeout))),
+        Ok(out) => out.map_err(|e| internal("cannot read its answer", &e))?,
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let status: Option<crate::graph::WorkerStatus> = stderr.lines().rev().find_map(|l| serde_json::from_str(l).ok());
+    match status {
+        Some(s) if s.ok => {
+            let content_type =
+                if s.content_type == "application/n-triples" { "application/n-triples" } else { format.media_type() };
+            Ok(SparqlOutput { content_type, body: out.stdout, rows: s.rows })
+        }
+        Some(s) => Err(QueryError::Sparql(s.into_error(limits))),
+        // No status: the worker died (a crash, the memory limit).
+        None => Err(QueryError::Sparql(SparqlError::Evaluation(format!(
+            "the query stopped the evaluator ({}); simplify it",
+            out.status
+        )))),
     }
 }
 

@@ -17,7 +17,9 @@ use oxigraph::sparql::{PreparedSparqlQuery, QueryResults, SparqlEvaluator, Varia
 use oxigraph::store::{StorageError, Store};
 
 use crate::model::{EntityId, Seq};
-pub use sparql::{Limits, ResultFormat, SparqlError, SparqlOutput};
+pub use sparql::{
+    Limits, ResultFormat, Snapshot, SparqlError, SparqlOutput, WorkerStatus, check_shape, on_query_stack, worker,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
@@ -104,6 +106,11 @@ pub struct Graph {
     queries: Queries,
     /// Where the last applied sequence number is kept; `None` in memory.
     watermark: Option<PathBuf>,
+    /// Bumped by every change, so a snapshot knows when it is stale.
+    generation: std::sync::atomic::AtomicU64,
+    /// Where snapshots for SPARQL workers go (`None` in memory), and the newest.
+    snapshots: Option<PathBuf>,
+    snapshot: std::sync::Mutex<Option<std::sync::Arc<sparql::Snapshot>>>,
 }
 
 impl Graph {
@@ -112,12 +119,55 @@ impl Graph {
         fs::create_dir_all(dir).map_err(|source| GraphError::Watermark { path: dir.to_path_buf(), source })?;
         let store =
             Store::open(dir.join("store")).map_err(|source| GraphError::Open { path: dir.to_path_buf(), source })?;
-        Ok(Graph { store, queries: Queries::parse()?, watermark: Some(dir.join("applied-seq")) })
+        // Snapshots left by a process that stopped are of no use to anyone.
+        let snapshots = dir.join("sparql-snapshots");
+        if snapshots.exists() {
+            let _ = fs::remove_dir_all(&snapshots);
+        }
+        Ok(Graph {
+            store,
+            queries: Queries::parse()?,
+            watermark: Some(dir.join("applied-seq")),
+            generation: Default::default(),
+            snapshots: Some(snapshots),
+            snapshot: Default::default(),
+        })
     }
 
     /// A store in memory (for `as_of` answers and tests).
     pub fn in_memory() -> Result<Graph, GraphError> {
-        Ok(Graph { store: Store::new()?, queries: Queries::parse()?, watermark: None })
+        Ok(Graph {
+            store: Store::new()?,
+            queries: Queries::parse()?,
+            watermark: None,
+            generation: Default::default(),
+            snapshots: None,
+            snapshot: Default::default(),
+        })
+    }
+
+    /// A read-only copy of the store as it is now, for a SPARQL worker
+    /// process; shared by every query until the store changes. `None` for
+    /// a store in memory.
+    pub fn snapshot(&self) -> Result<Option<std::sync::Arc<sparql::Snapshot>>, GraphError> {
+        let Some(root) = &self.snapshots else { return Ok(None) };
+        let mut current = self.snapshot.lock().unwrap_or_else(|e| e.into_inner());
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
+        if let Some(s) = current.as_ref().filter(|s| s.generation == generation) {
+            return Ok(Some(s.clone()));
+        }
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let dir = root.join(format!("{generation}-{}", NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst)));
+        fs::create_dir_all(root).map_err(|source| GraphError::Watermark { path: root.clone(), source })?;
+        self.store.backup(&dir)?;
+        let snapshot = std::sync::Arc::new(sparql::Snapshot { dir, generation });
+        // The previous one is removed when its last query ends.
+        *current = Some(snapshot.clone());
+        Ok(Some(snapshot))
+    }
+
+    fn changed(&self) {
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The last ledger sequence number applied.
@@ -184,6 +234,7 @@ impl Graph {
             }))?;
             loader.commit()?;
         }
+        self.changed();
         match seq {
             Some(seq) => self.set_applied(seq),
             None => Ok(()),
@@ -206,6 +257,7 @@ impl Graph {
     /// Drops every graph (for a rebuild).
     pub fn clear(&self) -> Result<(), GraphError> {
         self.store.clear()?;
+        self.changed();
         self.set_applied(Seq(0))
     }
 

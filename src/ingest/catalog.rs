@@ -7,8 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use oxigraph::model::{Literal, NamedNode, Triple};
-use serde::Deserialize;
-use serde_yaml::Value;
+use serde_json::Value;
 
 use super::config::CatalogMapping;
 use super::{Dangling, IngestConfig, IngestError, Note, Report};
@@ -199,15 +198,15 @@ fn parse_file(
 ) -> Result<ParsedFile, IngestError> {
     let mut out = ParsedFile { entities: Vec::new(), targets: Vec::new() };
     let mut entity_docs = 0;
-    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+    let documents = super::yaml::documents(text).map_err(|e| IngestError::Yaml {
+        path: path.to_path_buf(),
+        document: e.document,
+        line: e.line,
+        message: e.message,
+    })?;
+    for (i, value) in documents.into_iter().enumerate() {
         let index = i + 1;
         let at = format!("{}#{index}", path.display());
-        let value = Value::deserialize(doc).map_err(|e| IngestError::Yaml {
-            path: path.to_path_buf(),
-            document: index,
-            line: e.location().map(|l| l.line()).unwrap_or(0),
-            message: e.to_string(),
-        })?;
         if value.is_null() {
             report.notes.push(Note { at, message: "empty or commented-out document skipped".into() });
             continue;
@@ -448,7 +447,7 @@ fn strings_at(v: &Value, path: &[&str]) -> Vec<String> {
     }
     match cur {
         Value::String(s) => vec![s.clone()],
-        Value::Sequence(items) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
+        Value::Array(items) => items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect(),
         _ => Vec::new(),
     }
 }

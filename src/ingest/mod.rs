@@ -20,6 +20,7 @@ pub mod postmortems;
 pub mod rdf;
 pub mod remote;
 pub mod runbooks;
+pub mod yaml;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -254,21 +254,19 @@ fn parse_yaml(content: &str, first_line: usize) -> Result<Map<String, Value>, Fr
             message: format!("flow collections nest deeper than {} levels", super::MAX_DEPTH),
         });
     }
-    let value: serde_yaml::Value = serde_yaml::from_str(content).map_err(|e| {
-        let line = e.location().map_or(0, |l| l.line().saturating_sub(1));
-        FrontMatterError::Yaml { line: first_line + line, message: e.to_string() }
-    })?;
-    match yaml_to_json(value, 0) {
+    let value = crate::ingest::yaml::document(content)
+        .map_err(|e| FrontMatterError::Yaml { line: first_line + e.line.saturating_sub(1), message: e.message })?;
+    match value {
         Value::Object(map) => Ok(map),
         Value::Null => Ok(Map::new()),
         _ => Err(FrontMatterError::Yaml { line: first_line, message: "front matter is not a mapping".to_string() }),
     }
 }
 
-/// The 0-based line where `[`/`{` nesting exceeds the depth cap. libyaml takes
-/// quadratic time on deep flow nesting before serde_yaml's own recursion limit
-/// applies, so hostile front matter is refused up front. Quoted scalars and
-/// comments are skipped.
+/// The 0-based line where `[`/`{` nesting exceeds the depth cap, so that
+/// the error names the line before any parser sees the text (the YAML
+/// reader's own budget refuses it too). Quoted scalars and comments are
+/// skipped.
 fn too_deep_flow(content: &str) -> Option<usize> {
     let mut depth = 0usize;
     for (line_no, line) in content.lines().enumerate() {
@@ -302,46 +300,6 @@ fn parse_toml(content: &str, first_line: usize) -> Result<Map<String, Value>, Fr
     match toml_to_json(toml::Value::Table(table), 0) {
         Value::Object(map) => Ok(map),
         _ => Ok(Map::new()),
-    }
-}
-
-/// serde_yaml caps nesting itself; the depth guard only bounds our own recursion.
-fn yaml_to_json(value: serde_yaml::Value, depth: usize) -> Value {
-    use serde_yaml::Value as Y;
-    if depth > super::MAX_DEPTH {
-        return Value::Null;
-    }
-    match value {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::from(i)
-            } else if let Some(u) = n.as_u64() {
-                Value::from(u)
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                serde_json::Number::from_f64(f).map_or_else(|| Value::String(n.to_string()), Value::Number)
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(items) => items.into_iter().map(|v| yaml_to_json(v, depth + 1)).collect(),
-        Y::Mapping(map) => {
-            let mut out = Map::new();
-            for (k, v) in map {
-                let key = match k {
-                    Y::String(s) => s,
-                    Y::Null => "null".to_string(),
-                    other => match yaml_to_json(other, depth + 1) {
-                        Value::String(s) => s,
-                        v => v.to_string(),
-                    },
-                };
-                out.insert(key, yaml_to_json(v, depth + 1));
-            }
-            Value::Object(out)
-        }
-        Y::Tagged(tagged) => yaml_to_json(tagged.value, depth + 1),
     }
 }
 
