@@ -525,17 +525,25 @@ async fn shutdown_signal() {
 }
 
 async fn serve(config: &Config, service: Arc<Service>) -> anyhow::Result<()> {
-    if config.tokens.is_empty() {
+    if config.tokens.is_empty() && config.oidc.is_none() {
         if !config.listen.ip().is_loopback() {
             bail!(
-                "no tokens are configured, so FFO serves on loopback only; configure [[tokens]] in the config file to listen on {}",
+                "no tokens are configured, so FFO serves on loopback only; configure [[tokens]] or [oidc] in the config file to listen on {}",
                 config.listen
             );
         }
         tracing::warn!("no tokens configured: serving on loopback only; every local caller is an administrator");
     }
+    let oidc = match &config.oidc {
+        Some(oidc) => Some(Arc::new(
+            crate::auth::jwt::Verifier::start(oidc.clone(), config.scale.clone())
+                .await
+                .context("cannot start OIDC sign-in ([oidc] in the config file)")?,
+        )),
+        None => None,
+    };
     let _follow = service.follow_ledger(Duration::from_secs(1));
-    let state = http::AppState { service: service.clone(), tokens: Arc::new(config.tokens.clone()) };
+    let state = http::AppState { service: service.clone(), tokens: Arc::new(config.tokens.clone()), oidc };
     let mcp = crate::mcp::router(service.clone(), &config.allowed_hosts);
     let router = http::router(state, &http::HttpConfig { max_body_bytes: config.max_body_bytes }, mcp);
     eprintln!("ffo serving on http://{} (MCP /mcp, API /v1, SPARQL /sparql, health /healthz)", config.listen);

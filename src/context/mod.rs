@@ -382,6 +382,13 @@ impl Service {
         self.ledger.audit_later(audit_record(caller, tool, result, detail));
     }
 
+    /// Records a refused sign-in: a face could not identify its caller.
+    /// `reason` is a short code (`missing_token`, `expired`, …); neither it
+    /// nor `detail` may carry the credential.
+    pub fn record_sign_in_failure(&self, face: &str, reason: &str, detail: String) {
+        self.ledger.audit_later(AuditRecord::now("anonymous", face, "sign_in", reason, Some(detail)));
+    }
+
     /// Records a write in the audit log before the write is acknowledged.
     pub(crate) async fn record_now<T>(
         &self,
