@@ -123,7 +123,7 @@ async fn run(o: Options) -> Result<(), String> {
     .await;
 
     // Serve as `ffo serve` does: the HTTP API with MCP at /mcp.
-    let state = ffo::http::AppState { service: service.clone(), tokens: Arc::new(Tokens::new()) };
+    let state = ffo::http::AppState { service: service.clone(), tokens: Arc::new(Tokens::new()), oidc: None };
     let router = ffo::http::router(
         state,
         &ffo::http::HttpConfig { max_body_bytes: 1 << 20, allowed_hosts: Vec::new() },

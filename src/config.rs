@@ -16,6 +16,10 @@
 //! | `FFO_REQUEST_TIMEOUT_SECS` | a question still running after this is stopped | 30 |
 //! | `FFO_CONFLUENCE_TOKEN` | Confluence token (`user:token` for basic auth) | none |
 //! | `FFO_JIRA_TOKEN` | Jira token (`user:token` for basic auth) | none |
+//!
+//! The file also holds the classification scale (`[classification]`),
+//! static bearer tokens (`[[tokens]]`) and the identity provider whose
+//! JWTs are accepted (`[oidc]`); README.md (Configuration) shows each.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -23,6 +27,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::auth::jwt::{JwksSource, OidcConfig};
 use crate::auth::{Caller, Scope, Tokens};
 use crate::model::ClassificationScale;
 
@@ -46,6 +51,8 @@ pub struct Config {
     pub mappings: Option<PathBuf>,
     pub scale: ClassificationScale,
     pub tokens: Tokens,
+    /// Bearer JWTs from an identity provider, beside the static tokens.
+    pub oidc: Option<OidcConfig>,
     pub max_body_bytes: usize,
     pub max_document_bytes: u64,
     pub max_export_bytes: u64,
@@ -95,6 +102,7 @@ struct RawConfig {
     classification: Option<RawClassification>,
     #[serde(default)]
     tokens: Vec<RawToken>,
+    oidc: Option<RawOidc>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -113,6 +121,73 @@ struct RawToken {
     token_sha256: Option<String>,
     scopes: Vec<String>,
     clearance: Option<String>,
+}
+
+/// `[oidc]`: bearer JWTs from the team's identity provider.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOidc {
+    issuer: String,
+    audience: String,
+    jwks_file: Option<PathBuf>,
+    jwks_url: Option<String>,
+    scopes_claim: Option<String>,
+    clearance_claim: Option<String>,
+    name_claim: Option<String>,
+    resource: Option<String>,
+    jwks_refresh_seconds: Option<u64>,
+}
+
+impl RawOidc {
+    fn validate(self, base: Option<&Path>) -> Result<OidcConfig, ConfigError> {
+        let invalid = |m: String| ConfigError::Invalid(format!("oidc.{m}"));
+        let jwks = match (self.jwks_file, self.jwks_url) {
+            // A relative path is relative to the config file.
+            (Some(path), None) => JwksSource::File(base.map(|b| b.join(&path)).unwrap_or(path)),
+            (None, Some(url)) if is_http_url(&url) => JwksSource::Url(url.trim().to_string()),
+            (None, Some(url)) => {
+                return Err(invalid(format!(
+                    "jwks_url {url:?} is not an http(s) URL, e.g. https://idp.example.com/jwks.json"
+                )));
+            }
+            _ => return Err(invalid("jwks_file / jwks_url: give exactly one".into())),
+        };
+        let mut config = OidcConfig::new(self.issuer.trim(), self.audience.trim(), jwks);
+        if config.issuer.is_empty() || config.audience.is_empty() {
+            return Err(invalid("issuer and oidc.audience must not be empty".into()));
+        }
+        for (key, value, slot) in [
+            ("scopes_claim", self.scopes_claim, &mut config.scopes_claim),
+            ("clearance_claim", self.clearance_claim, &mut config.clearance_claim),
+            ("name_claim", self.name_claim, &mut config.name_claim),
+        ] {
+            match value.map(|v| v.trim().to_string()) {
+                Some(v) if v.is_empty() => return Err(invalid(format!("{key} must not be empty"))),
+                Some(v) => *slot = v,
+                None => {}
+            }
+        }
+        if let Some(resource) = self.resource {
+            if !is_http_url(&resource) {
+                return Err(invalid(format!(
+                    "resource {resource:?} is not an http(s) URL; give FFO's public URL, e.g. https://ffo.example.com"
+                )));
+            }
+            config.resource = Some(resource.trim().trim_end_matches('/').to_string());
+        }
+        match self.jwks_refresh_seconds {
+            Some(0) => return Err(invalid("jwks_refresh_seconds must be at least 1".into())),
+            Some(s) => config.refresh = std::time::Duration::from_secs(s),
+            None => {}
+        }
+        Ok(config)
+    }
+}
+
+fn is_http_url(s: &str) -> bool {
+    let s = s.trim();
+    let rest = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://"));
+    rest.is_some_and(|r| !r.is_empty() && !r.contains(char::is_whitespace) && !r.contains('"'))
 }
 
 /// Overrides from command-line flags.
@@ -220,6 +295,8 @@ impl Config {
             }
             limits.timeout = Duration::from_secs(secs);
         }
+        let base = file.as_deref().and_then(Path::parent);
+        let oidc = raw.oidc.map(|o| o.validate(base)).transpose()?;
         let mut allowed_hosts = raw.allowed_hosts;
         if let Some(extra) = env("FFO_ALLOWED_HOSTS") {
             allowed_hosts.extend(extra.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()));
@@ -232,6 +309,7 @@ impl Config {
             listen,
             scale,
             tokens,
+            oidc,
             max_body_bytes,
             max_document_bytes,
             max_export_bytes,
@@ -270,6 +348,33 @@ mod tests {
         assert_eq!(c.tokens.authenticate("t").map(|c| c.name.as_str()), Some("bot"));
         let flags = Flags { listen: Some("127.0.0.1:3".into()), ..flags };
         assert_eq!(Config::load_with(&flags, |_| None).unwrap().listen.port(), 3);
+    }
+
+    #[test]
+    fn oidc_table_is_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("ffo.toml");
+        let load = |text: &str| {
+            std::fs::write(&file, text).unwrap();
+            Config::load_with(&Flags { config: Some(file.clone()), ..Flags::default() }, |_| None)
+        };
+        let c = load("[oidc]\nissuer = 'https://idp'\naudience = 'ffo'\njwks_file = 'jwks.json'\nscopes_claim = 'scp'\nresource = 'https://ffo.example.com/'\n").unwrap();
+        let oidc = c.oidc.unwrap();
+        assert_eq!(oidc.jwks, JwksSource::File(dir.path().join("jwks.json")));
+        assert_eq!(
+            (oidc.scopes_claim.as_str(), oidc.clearance_claim.as_str(), oidc.name_claim.as_str()),
+            ("scp", "clearance", "sub")
+        );
+        assert_eq!(oidc.resource.as_deref(), Some("https://ffo.example.com"));
+        for (text, key) in [
+            ("[oidc]\nissuer = 'i'\naudience = 'a'\n", "jwks_file"),
+            ("[oidc]\nissuer = 'i'\naudience = 'a'\njwks_url = 'ftp://x'\n", "jwks_url"),
+            ("[oidc]\nissuer = 'i'\naudience = 'a'\njwks_url = 'https://x'\nname_claim = ''\n", "name_claim"),
+            ("[oidc]\nissuer = 'i'\naudience = 'a'\njwks_url = 'https://x'\nalgorithms = ['HS256']\n", "algorithms"),
+        ] {
+            let err = load(text).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
     }
 
     #[test]

@@ -6,13 +6,11 @@
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
 
 mod common;
 use common::{Ffo, Server};
 
-/// The pinned client versions.
-const PYTHON_MCP: &str = "mcp==2.3.0";
+/// The pinned Inspector version (the Python SDK's is `common::PYTHON_MCP`).
 const INSPECTOR: &str = "@modelcontextprotocol/inspector@2.12.0";
 
 fn tmp() -> PathBuf {
@@ -29,24 +27,8 @@ fn run(cmd: &mut Command, what: &str) {
     );
 }
 
-/// A virtual environment with the official MCP SDK, made once.
 fn python() -> PathBuf {
-    static SETUP: OnceLock<PathBuf> = OnceLock::new();
-    static LOCK: Mutex<()> = Mutex::new(());
-    SETUP
-        .get_or_init(|| {
-            let _guard = LOCK.lock();
-            let venv = tmp().join("mcp-venv");
-            let py = venv.join("bin/python");
-            let marker = venv.join(".ffo-installed");
-            if !marker.exists() {
-                run(Command::new("python3").args(["-m", "venv"]).arg(&venv), "python3 -m venv");
-                run(Command::new(&py).args(["-m", "pip", "install", "-q", PYTHON_MCP]), "pip install mcp");
-                std::fs::write(&marker, PYTHON_MCP).expect("marker");
-            }
-            py
-        })
-        .clone()
+    common::mcp_python()
 }
 
 fn estate() -> Ffo {

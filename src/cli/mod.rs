@@ -575,11 +575,11 @@ fn refuse_unknown_levels(service: &Service) -> anyhow::Result<()> {
 }
 
 async fn serve(config: &Config, service: Arc<Service>, insecure: bool) -> anyhow::Result<()> {
-    if config.tokens.is_empty() {
+    if config.tokens.is_empty() && config.oidc.is_none() {
         if !config.listen.ip().is_loopback() {
             if !insecure {
                 bail!(
-                    "no tokens are configured, so FFO serves on loopback only; configure [[tokens]] in the config file to listen on {} (or pass --insecure to serve it to every caller who can reach it, as an administrator)",
+                    "no tokens are configured, so FFO serves on loopback only; configure [[tokens]] or [oidc] in the config file to listen on {} (or pass --insecure to serve it to every caller who can reach it, as an administrator)",
                     config.listen
                 );
             }
@@ -588,8 +588,16 @@ async fn serve(config: &Config, service: Arc<Service>, insecure: bool) -> anyhow
             tracing::warn!("no tokens configured: serving on loopback only; every local caller is an administrator");
         }
     }
+    let oidc = match &config.oidc {
+        Some(oidc) => Some(Arc::new(
+            crate::auth::jwt::Verifier::start(oidc.clone(), config.scale.clone())
+                .await
+                .context("cannot start OIDC sign-in ([oidc] in the config file)")?,
+        )),
+        None => None,
+    };
     let _follow = service.follow_ledger(Duration::from_secs(1));
-    let state = http::AppState { service: service.clone(), tokens: Arc::new(config.tokens.clone()) };
+    let state = http::AppState { service: service.clone(), tokens: Arc::new(config.tokens.clone()), oidc };
     let mcp = crate::mcp::router(service.clone());
     let http_config =
         http::HttpConfig { max_body_bytes: config.max_body_bytes, allowed_hosts: config.allowed_hosts.clone() };

@@ -184,6 +184,15 @@ pub struct Health {
     pub shared_ledger: bool,
 }
 
+/// Failed sign-ins recorded one by one per second; more are counted.
+pub const SIGN_IN_ROWS_PER_SECOND: u32 = 20;
+
+struct SignInThrottle {
+    window: std::time::Instant,
+    written: u32,
+    folded: u32,
+}
+
 /// The query layer over one data directory.
 pub struct Service {
     ledger: Ledger,
@@ -197,6 +206,7 @@ pub struct Service {
     /// The `ffo` binary, to run SPARQL in worker processes; `None` runs it
     /// in this process (the library without its binary).
     sparql_worker: Option<std::path::PathBuf>,
+    sign_in_throttle: std::sync::Mutex<SignInThrottle>,
     /// Slots for CPU-bound work (see [`Limits::concurrent`]).
     compute_slots: tokio::sync::Semaphore,
     /// Past views (`as_of`), built one at a time and the newest few kept.
@@ -228,6 +238,11 @@ impl Service {
             past: action::PastViews::new(config.limits.concurrent_as_of.max(1)),
             limits: config.limits.clone(),
             sparql_worker: config.sparql_worker.clone(),
+            sign_in_throttle: std::sync::Mutex::new(SignInThrottle {
+                window: std::time::Instant::now(),
+                written: 0,
+                folded: 0,
+            }),
         })
     }
 
@@ -453,6 +468,39 @@ impl Service {
         detail: Option<String>,
     ) {
         self.ledger.audit_later(audit_record(caller, tool, result, detail));
+    }
+
+    /// Records a refused sign-in: a face could not identify its caller.
+    /// `reason` is a short code (`missing_token`, `expired`, …); neither it
+    /// nor `detail` may carry the credential.
+    ///
+    /// At most [`SIGN_IN_ROWS_PER_SECOND`] rows a second: a flood of bad
+    /// sign-ins must not grow the append-only ledger without bound. Past
+    /// that, failures are counted and one row says how many were folded.
+    pub fn record_sign_in_failure(&self, face: &str, reason: &str, detail: String) {
+        let folded = {
+            let mut t = self.sign_in_throttle.lock().unwrap_or_else(|e| e.into_inner());
+            let now = std::time::Instant::now();
+            if now.duration_since(t.window) >= Duration::from_secs(1) {
+                let folded = t.folded;
+                *t = SignInThrottle { window: now, written: 0, folded: 0 };
+                folded
+            } else {
+                0
+            }
+        };
+        if folded > 0 {
+            let note = format!("{folded} more failed sign-ins in one second, not recorded one by one");
+            self.ledger.audit_later(AuditRecord::now("anonymous", face, "sign_in", "folded", Some(note)));
+        }
+        let mut t = self.sign_in_throttle.lock().unwrap_or_else(|e| e.into_inner());
+        if t.written < SIGN_IN_ROWS_PER_SECOND {
+            t.written += 1;
+            drop(t);
+            self.ledger.audit_later(AuditRecord::now("anonymous", face, "sign_in", reason, Some(detail)));
+        } else {
+            t.folded += 1;
+        }
     }
 
     /// Records a write in the audit log before the write is acknowledged.

@@ -1,7 +1,10 @@
 //! The HTTP face: the JSON API under `/v1`, SPARQL at `/sparql`, health at
-//! `/healthz`, MCP at `/mcp`, and the web page for SREs at `/`. Handlers are thin:
+//! `/healthz`, MCP at `/mcp`, the OAuth protected-resource metadata under
+//! `/.well-known` (`oauth`), and the web page for SREs at `/`. Handlers are thin:
 //! authenticate, parse, call the query layer, convert to wire types. One
 //! function maps errors to statuses.
+
+mod oauth;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,17 +20,22 @@ use serde::Deserialize;
 
 mod origin;
 
+use crate::auth::jwt::Verifier;
 use crate::auth::{Caller, Tokens};
 use crate::context::{ActionRequest, BlastOptions, QueryError, SearchRequest, Service};
 use crate::graph::{ResultFormat, SparqlError};
 use crate::model::Authority;
 use crate::wire;
 
+pub use oauth::Unauthorized;
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     pub service: Arc<Service>,
     pub tokens: Arc<Tokens>,
+    /// Bearer JWTs from the identity provider, when `[oidc]` is configured.
+    pub oidc: Option<Arc<Verifier>>,
 }
 
 /// Settings of the HTTP face.
@@ -59,6 +67,7 @@ pub fn router(state: AppState, config: &HttpConfig, mcp: Router<AppState>) -> Ro
     Router::new()
         .route("/", get(page))
         .route("/healthz", get(healthz))
+        .merge(oauth::routes())
         .merge(api)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(config.max_body_bytes))
         .layer(middleware::from_fn_with_state(origins, origin::guard))
@@ -81,40 +90,41 @@ pub async fn serve(addr: SocketAddr, router: Router) -> std::io::Result<()> {
 }
 
 /// Turns a bearer token into a [`Caller`]; with no tokens configured, FFO
-/// serves loopback only and every caller is the operator.
+/// serves loopback only and every caller is the operator. A refusal is
+/// audited and answered 401 with a `WWW-Authenticate` challenge.
 pub async fn authenticate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let caller = match caller_for(&state, req.headers()) {
+    let caller = match caller_for(&state, req.headers()).await {
         Ok(c) => c,
-        Err(e) => return e.into_response(),
+        Err(refused) => return oauth::refuse(&state, &req, refused),
     };
     req.extensions_mut().insert(caller);
     next.run(req).await
 }
 
-/// A request without a valid token.
-pub struct Unauthorized;
-
-impl IntoResponse for Unauthorized {
-    fn into_response(self) -> Response {
-        error_response(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "a valid bearer token is required (Authorization: Bearer TOKEN)",
-        )
-    }
-}
-
-pub fn caller_for(state: &AppState, headers: &HeaderMap) -> Result<Caller, Unauthorized> {
-    if state.tokens.is_empty() {
+/// The caller a request's bearer token names: a static token, else a JWT
+/// from the identity provider.
+pub async fn caller_for(state: &AppState, headers: &HeaderMap) -> Result<Caller, Unauthorized> {
+    if state.tokens.is_empty() && state.oidc.is_none() {
         return Ok(Caller::admin("local", state.service.scale()).via("http"));
     }
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
-    match token.and_then(|t| state.tokens.authenticate(t)) {
-        Some(c) => Ok(c.clone().via("http")),
-        None => Err(Unauthorized),
+    let token = match oauth::credentials(headers) {
+        oauth::Credentials::Bearer(t) => t,
+        oauth::Credentials::Missing => {
+            return Err(Unauthorized::new("missing_token", "no Authorization header", false));
+        }
+        oauth::Credentials::NotBearer => {
+            return Err(Unauthorized::new("not_bearer", "the Authorization header is not Bearer TOKEN", true));
+        }
+    };
+    if let Some(c) = state.tokens.authenticate(token) {
+        return Ok(c.clone().via("http"));
+    }
+    match &state.oidc {
+        Some(oidc) if token.contains('.') => match oidc.verify(token).await {
+            Ok(c) => Ok(c.via("http")),
+            Err(e) => Err(Unauthorized::new(e.reason(), e.to_string(), true)),
+        },
+        _ => Err(Unauthorized::new("unknown_token", "no configured token matches", true)),
     }
 }
 

@@ -170,6 +170,24 @@ impl Drop for Server {
 
 /// A minimal HTTP/1.1 client: enough for tests, no dependencies.
 pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, String)> {
+    request_with_headers(method, url, headers, body).map(|r| (r.status, r.body))
+}
+
+/// An answer with its headers (names lowercased).
+pub struct Answer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// [`request`], keeping the response headers.
+pub fn request_with_headers(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<Answer> {
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -196,9 +214,15 @@ pub fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -
     let text = String::from_utf8_lossy(&raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body =
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_string() };
-    Ok((status, body))
+    let headers: Vec<(String, String)> = head
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let body = if chunked { dechunk(body) } else { body.to_string() };
+    Ok(Answer { status, headers, body })
 }
 
 fn dechunk(mut s: &str) -> String {
@@ -275,6 +299,53 @@ fn psql(url: &str, sql: &str) {
         .output()
         .expect("psql is needed for the PostgreSQL tests (scripts/setup.sh installs it)");
     assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The pinned official MCP Python SDK.
+pub const PYTHON_MCP: &str = "mcp==2.3.0";
+
+/// A Python with the official MCP SDK: a virtual environment under
+/// target/tmp, made once (built beside and renamed into place, so test
+/// processes running at once do not step on each other).
+pub fn mcp_python() -> PathBuf {
+    static SETUP: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    SETUP
+        .get_or_init(|| {
+            let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mcp-venv");
+            let py = venv.join("bin/python");
+            if !venv.join(".ffo-installed").exists() {
+                let building = venv.with_extension(format!("building-{}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&building);
+                run_ok(Command::new("python3").args(["-m", "venv"]).arg(&building), "python3 -m venv");
+                run_ok(
+                    Command::new(building.join("bin/python")).args(["-m", "pip", "install", "-q", PYTHON_MCP]),
+                    "pip install mcp",
+                );
+                std::fs::write(building.join(".ffo-installed"), PYTHON_MCP).expect("marker");
+                if std::fs::rename(&building, &venv).is_err() {
+                    if venv.join(".ffo-installed").exists() {
+                        // Another process got there first.
+                        let _ = std::fs::remove_dir_all(&building);
+                    } else {
+                        // A leftover of an interrupted setup.
+                        let _ = std::fs::remove_dir_all(&venv);
+                        std::fs::rename(&building, &venv).expect("move the virtual environment into place");
+                    }
+                }
+            }
+            py
+        })
+        .clone()
+}
+
+fn run_ok(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Copies a folder tree (for tests that edit fixtures).

@@ -1,21 +1,26 @@
 """Drives FFO with the official MCP Python SDK (a real third-party client).
 
 Usage: client.py stdio FFO_BINARY DATA_DIR
-       client.py http URL [--restart-check]
+       client.py http URL [--restart-check] [--bearer-env VAR]
 
 Lists the tools, calls every tool on the fixture estate and checks the
 answers; exits non-zero with a message on the first failed check. With
 --restart-check it pauses after a first call (prints RESTART and waits for a
 line on stdin) so the test can restart the server, then calls again on the
-same client.
+same client. With --bearer-env it signs in with the bearer token held in
+environment variable VAR (`Authorization: Bearer ...` on every request).
 """
 
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import uuid
 
+import httpx2
 from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 EXPECTED_TOOLS = {"context_for_action", "blast_radius", "search_incidents", "get_entity", "sparql_query", "write_outcome"}
 
@@ -151,7 +156,14 @@ async def main():
             n = await exercise(client)
     else:
         url = sys.argv[2]
-        async with Client(url) as client:
+        server = url
+        async with contextlib.AsyncExitStack() as stack:
+            if "--bearer-env" in sys.argv:
+                token = os.environ[sys.argv[sys.argv.index("--bearer-env") + 1]]
+                http = await stack.enter_async_context(httpx2.AsyncClient(
+                    headers={"Authorization": f"Bearer {token}"}, timeout=httpx2.Timeout(30, read=300)))
+                server = streamable_http_client(url, http_client=http)
+            client = await stack.enter_async_context(Client(server))
             n = await exercise(client)
             if "--restart-check" in sys.argv:
                 print("RESTART", flush=True)

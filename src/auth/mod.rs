@@ -1,7 +1,10 @@
 //! Who is calling: an identity with scopes and a clearance. Tokens come from
 //! configuration; the CLI acts as an administrator. Every face turns its
 //! credentials into a [`Caller`] and hands it to the query layer, which
-//! decides what the caller may see and do.
+//! decides what the caller may see and do. [`jwt`] validates bearer JWTs
+//! from the team's identity provider (OAuth 2.0 / OIDC).
+
+pub mod jwt;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
