@@ -14,6 +14,7 @@
 //! | `FFO_MAX_EXPORT_BYTES` | largest export file (many documents) read | 256 MiB |
 //! | `FFO_ALLOWED_HOSTS` | extra Host names every route accepts (comma-separated) | loopback names and IP literals |
 //! | `FFO_REQUEST_TIMEOUT_SECS` | a question still running after this is stopped | 30 |
+//! | `FFO_CHANGE_LOOKBACK_DAYS` | how far before an alert changes are suspects | 7 |
 //! | `FFO_CONFLUENCE_TOKEN` | Confluence token (`user:token` for basic auth) | none |
 //! | `FFO_JIRA_TOKEN` | Jira token (`user:token` for basic auth) | none |
 //!
@@ -58,6 +59,8 @@ pub struct Config {
     pub max_export_bytes: u64,
     pub allowed_hosts: Vec<String>,
     pub limits: Limits,
+    /// How far before an alert changes are suspects in `context_for_action`.
+    pub change_lookback: Duration,
     /// The `ffo` binary that runs SPARQL queries in worker processes (set
     /// by the binary itself); `None` runs them in this process.
     pub sparql_worker: Option<PathBuf>,
@@ -99,6 +102,7 @@ struct RawConfig {
     #[serde(default)]
     allowed_hosts: Vec<String>,
     request_timeout_secs: Option<u64>,
+    change_lookback_days: Option<u64>,
     classification: Option<RawClassification>,
     #[serde(default)]
     tokens: Vec<RawToken>,
@@ -297,6 +301,13 @@ impl Config {
         }
         let base = file.as_deref().and_then(Path::parent);
         let oidc = raw.oidc.map(|o| o.validate(base)).transpose()?;
+        let lookback_days = number("FFO_CHANGE_LOOKBACK_DAYS")?
+            .or(raw.change_lookback_days)
+            .unwrap_or(crate::context::DEFAULT_LOOKBACK_DAYS as u64);
+        if lookback_days == 0 || lookback_days > 365 {
+            return Err(ConfigError::Invalid(format!("change_lookback_days must be 1..=365, got {lookback_days}")));
+        }
+        let change_lookback = Duration::from_secs(lookback_days * 86_400);
         let mut allowed_hosts = raw.allowed_hosts;
         if let Some(extra) = env("FFO_ALLOWED_HOSTS") {
             allowed_hosts.extend(extra.split(',').map(|h| h.trim().to_string()).filter(|h| !h.is_empty()));
@@ -315,6 +326,7 @@ impl Config {
             max_export_bytes,
             allowed_hosts,
             limits,
+            change_lookback,
             sparql_worker: None,
             confluence_token: env("FFO_CONFLUENCE_TOKEN"),
             jira_token: env("FFO_JIRA_TOKEN"),

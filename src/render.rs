@@ -218,7 +218,7 @@ pub fn context(c: &crate::wire::ContextAnswer) -> String {
             .map(|n| {
                 let kind = n.entity.kind.as_deref().unwrap_or("?");
                 let tier = n.entity.tier.map(|t| format!(" t{t}")).unwrap_or_default();
-                format!("{} {} ({kind}{tier})", n.relation, n.entity.id)
+                format!("{} {} ({kind}{tier})", n.relation, n.entity.name)
             })
             .collect::<Vec<_>>()
             .join("; ")
@@ -255,10 +255,52 @@ pub fn context(c: &crate::wire::ContextAnswer) -> String {
             w.covers
         );
     }
-    for k in &c.known_causes {
-        let _ = writeln!(out, "KNOWN CAUSE {} — {}", entity_ref(&k.cause), k.statement);
-        // Two pieces of evidence say it; the JSON has them all.
-        for e in k.evidence.iter().take(2) {
+    if !c.changes.is_empty() {
+        let _ = writeln!(out, "CHANGES (suspects, best first; time relative to {})", c.at);
+    }
+    for (i, s) in c.changes.iter().enumerate() {
+        let kind = s.change.as_ref().map(|ch| format!("{} {}", ch.change_type, ch.status)).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{}. [{kind}] {} {} — {}; {} (score {:.2})",
+            i + 1,
+            s.doc_id,
+            s.title,
+            s.when,
+            s.path,
+            s.score
+        );
+    }
+    if !c.active_alerts.is_empty() {
+        let _ = writeln!(out, "ALERTS FIRING NEARBY");
+    }
+    for s in &c.active_alerts {
+        let _ = writeln!(out, "- {} — {}; {}", s.title, s.when, s.path);
+    }
+    if !c.policies.is_empty() {
+        let _ = writeln!(out, "POLICIES");
+    }
+    for p in &c.policies {
+        let force = if p.in_force { "IN FORCE" } else { "upcoming" };
+        let governs = if p.governs_action { "; governs this action" } else { "" };
+        let id = p.doc_id.as_deref().or(p.window.as_ref().map(|w| w.id.as_str())).unwrap_or("");
+        let clause = crate::wire::excerpt(&one_line(&p.clause), 200);
+        let _ = writeln!(out, "- [{} {force}{governs}] {} ({id}; {}): {clause}", p.rule, p.title, p.scope);
+    }
+    for n in &c.action_notes {
+        let _ = writeln!(out, "ON THIS ACTION {}: {}", n.doc_id, one_line(&n.statement));
+    }
+    // The strongest three causes, one piece of evidence each; the JSON has them all.
+    for k in c.known_causes.iter().take(3) {
+        let _ = writeln!(
+            out,
+            "KNOWN CAUSE {} ({}) — {} earlier incident(s) on {} named a root cause there",
+            k.cause.id,
+            k.relation,
+            k.evidence.len(),
+            t.entity.name
+        );
+        for e in k.evidence.iter().take(1) {
             let cause = crate::wire::excerpt(&one_line(&e.root_cause), 120);
             let _ = writeln!(out, "  evidence {} {}: {cause}", e.doc_id, e.date.as_deref().map(day).unwrap_or(""));
         }
@@ -280,13 +322,10 @@ pub fn context(c: &crate::wire::ContextAnswer) -> String {
             r.why.join("; ")
         );
         if !r.root_cause.is_empty() {
-            let _ = writeln!(out, "   root cause: {}", crate::wire::excerpt(&one_line(&r.root_cause), 200));
+            let _ = writeln!(out, "   root cause: {}", crate::wire::excerpt(&one_line(&r.root_cause), 160));
         }
         if !r.resolution.is_empty() {
-            let _ = writeln!(out, "   resolution: {}", crate::wire::excerpt(&one_line(&r.resolution), 160));
-        }
-        if let Some(u) = r.source.url.as_deref().filter(|u| u.starts_with("http")) {
-            let _ = writeln!(out, "   {u}");
+            let _ = writeln!(out, "   resolution: {}", crate::wire::excerpt(&one_line(&r.resolution), 120));
         }
     }
     if !c.runbooks.is_empty() {
@@ -331,7 +370,7 @@ pub fn context(c: &crate::wire::ContextAnswer) -> String {
             let _ = writeln!(out, "  followed by {} → {} ({}, {})", o.action, o.result, o.authority, o.doc_id);
         }
     }
-    if c.incidents.is_empty() && c.runbooks.is_empty() && c.outcomes.is_empty() {
+    if c.incidents.is_empty() && c.runbooks.is_empty() && c.outcomes.is_empty() && c.changes.is_empty() {
         let _ = writeln!(out, "no recorded history for this entity");
     }
     out

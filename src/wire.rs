@@ -469,7 +469,7 @@ pub struct IncidentAnswer {
     pub date: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub severity: Option<String>,
-    /// proximity + 0.25 × text + 0.10 × recency (see the README).
+    /// place × (0.45 + 0.55 × text) + 0.10 × action + 0.05 × recency (see the README).
     pub score: f64,
     /// Why it matched: graph proximity, matched words, age.
     pub why: Vec<String>,
@@ -545,6 +545,103 @@ pub struct WindowAnswer {
     pub declared_in: Vec<String>,
 }
 
+/// A change or an alert that may explain the symptom.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct SuspectAnswer {
+    pub doc_id: String,
+    pub kind: String,
+    pub title: String,
+    /// The entity it is on.
+    pub entity: EntityRef,
+    /// From the target to that entity: `pricing-svc → dependsOn → rates-db`.
+    pub path: String,
+    /// Relative to the alert's start: "started 11 min before", "in progress".
+    pub when: String,
+    /// change type, status, start/end, schedule (changes only)
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<ChangeAnswer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// place × timing × status + 0.1 × text (see the README).
+    pub score: f64,
+    pub why: Vec<String>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub summary: String,
+    pub source: Source,
+}
+
+/// What a change is and when it happened.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ChangeAnswer {
+    /// deploy, config, schema, infrastructure, scaling, secret, feature_flag, policy, job, other
+    pub change_type: String,
+    /// planned, in_progress, done, failed, rolled_back
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// A recurring change's schedule, as the source wrote it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+}
+
+impl From<&crate::model::ChangeFields> for ChangeAnswer {
+    fn from(c: &crate::model::ChangeFields) -> ChangeAnswer {
+        ChangeAnswer {
+            change_type: c.change_type.to_string(),
+            status: c.status.to_string(),
+            start: c.start.map(crate::model::time::rfc3339),
+            end: c.end.map(crate::model::time::rfc3339),
+            schedule: c.schedule.as_ref().map(|s| s.text.clone()),
+            by: c.by.clone(),
+            revision: c.revision.clone(),
+        }
+    }
+}
+
+/// A rule that applies to acting on the target.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct PolicyAnswer {
+    /// The document that states it; absent for a freeze declared as a change window.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub doc_id: Option<String>,
+    pub title: String,
+    /// freeze, approval or forbid
+    pub rule: String,
+    /// The sentence that applies.
+    pub clause: String,
+    /// What brings the target under it.
+    pub scope: String,
+    /// In force at the alert's time.
+    pub in_force: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// It governs the proposed action.
+    pub governs_action: bool,
+    pub score: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    /// The change window entity, for a freeze declared as one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<EntityRef>,
+}
+
+/// What history says about the proposed action.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ActionNoteAnswer {
+    pub statement: String,
+    pub doc_id: String,
+    pub title: String,
+    pub source: Source,
+}
+
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct BlastSummary {
     pub totals: Totals,
@@ -568,10 +665,21 @@ pub struct ContextAnswer {
     /// What depends on the target, one hop.
     pub dependents: Vec<NeighbourAnswer>,
     pub blast_radius: BlastSummary,
+    /// The time the answer is relative to: the alert's start, `as_of`, or now.
+    pub at: String,
+    /// Changes on the target and within three impact hops either way,
+    /// around the alert's time, best first.
+    pub changes: Vec<SuspectAnswer>,
+    /// Alerts firing on the neighbourhood at the alert's time.
+    pub active_alerts: Vec<SuspectAnswer>,
     /// Prior incidents, postmortems and problems, best first.
     pub incidents: Vec<IncidentAnswer>,
     pub runbooks: Vec<RunbookAnswer>,
     pub known_causes: Vec<KnownCauseAnswer>,
+    /// Rules that apply to acting on the target: those that govern the proposed action and are in force first.
+    pub policies: Vec<PolicyAnswer>,
+    /// What earlier outcomes and documents say about the proposed action.
+    pub action_notes: Vec<ActionNoteAnswer>,
     /// Earlier outcomes of actions on the entity: the same action first, then the newest.
     pub outcomes: Vec<OutcomeAnswer>,
     /// Outcomes a person retracted: counted, never listed or ranked.
@@ -607,6 +715,23 @@ fn outcome_answer(d: &crate::model::TextDoc, same_action: bool) -> OutcomeAnswer
     }
 }
 
+fn suspect_answer(s: &context::Suspect) -> SuspectAnswer {
+    SuspectAnswer {
+        doc_id: s.doc.doc_id.clone(),
+        kind: s.doc.kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
+        title: s.doc.title.clone(),
+        entity: EntityRef::from(&*s.place.entity),
+        path: s.place.path.clone(),
+        when: s.when.clone(),
+        change: s.doc.change.as_ref().map(ChangeAnswer::from),
+        date: s.doc.created.clone().or_else(|| s.doc.updated.clone()),
+        score: (s.score * 1000.0).round() / 1000.0,
+        why: s.why.clone(),
+        summary: excerpt(if s.doc.summary.is_empty() { &s.doc.body } else { &s.doc.summary }, 240),
+        source: source_of(&s.doc),
+    }
+}
+
 fn declared_in(e: &EntityInfo) -> Vec<String> {
     e.sources.iter().filter_map(|g| crate::model::DocId::from_iri(g)).map(|d| d.to_string()).collect()
 }
@@ -635,6 +760,37 @@ impl From<&context::ActionContext> for ContextAnswer {
             dependencies: c.dependencies.iter().map(neighbour).collect(),
             dependents: c.dependents.iter().map(neighbour).collect(),
             blast_radius: BlastSummary { totals: Totals::from(&c.blast), withheld: c.blast_withheld },
+            at: crate::model::time::rfc3339(c.at),
+            changes: c.changes.iter().map(suspect_answer).collect(),
+            active_alerts: c.active_alerts.iter().map(suspect_answer).collect(),
+            policies: c
+                .policies
+                .iter()
+                .map(|p| PolicyAnswer {
+                    doc_id: p.doc.as_ref().map(|d| d.doc_id.clone()),
+                    title: p.title.clone(),
+                    rule: p.kind.as_str().to_string(),
+                    clause: excerpt(&p.clause, 400),
+                    scope: p.scope.clone(),
+                    in_force: p.in_force,
+                    start: p.start.map(crate::model::time::rfc3339),
+                    end: p.end.map(crate::model::time::rfc3339),
+                    governs_action: p.governs_action,
+                    score: (p.score * 1000.0).round() / 1000.0,
+                    source: p.doc.as_ref().map(source_of),
+                    window: p.window.as_deref().map(EntityRef::from),
+                })
+                .collect(),
+            action_notes: c
+                .action_notes
+                .iter()
+                .map(|n| ActionNoteAnswer {
+                    statement: excerpt(&n.statement, 400),
+                    doc_id: n.doc.doc_id.clone(),
+                    title: n.doc.title.clone(),
+                    source: source_of(&n.doc),
+                })
+                .collect(),
             incidents: c
                 .incidents
                 .iter()

@@ -207,6 +207,6 @@ fn text_matches_are_explained_with_the_alert_s_words() {
         }
     }
     for i in incidents {
-        assert!(i["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().ends_with(" days ago")), "{i}");
+        assert!(i["why"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().ends_with(" days before")), "{i}");
     }
 }

@@ -23,7 +23,10 @@ use crate::model::{ClassificationScale, EntityId, Seq, Source};
 use crate::projection::{ProjectionError, Projections};
 use crate::topology::{Candidate, EntityInfo, Resolution, Topology};
 
-pub use action::{ActionContext, ActionRequest, ActiveWindow, KnownCause, Neighbour, Ranked, Targeting, alert_words};
+pub use action::{
+    ActionContext, ActionNote, ActionRequest, ActiveWindow, AlertHistory, DEFAULT_LOOKBACK_DAYS, KnownCause, Neighbour,
+    Place, PolicyItem, Ranked, Suspect, Targeting, alert_words,
+};
 pub use blast::{BlastOptions, BlastRadius, Totals};
 pub use check::{CheckReport, UnknownLevel};
 pub use entity::{DocLink, EntityView, Fact, Link, Provenance};
@@ -206,6 +209,8 @@ pub struct Service {
     /// The `ffo` binary, to run SPARQL in worker processes; `None` runs it
     /// in this process (the library without its binary).
     sparql_worker: Option<std::path::PathBuf>,
+    /// How far before an alert changes are suspects.
+    lookback: chrono::Duration,
     sign_in_throttle: std::sync::Mutex<SignInThrottle>,
     /// Slots for CPU-bound work (see [`Limits::concurrent`]).
     compute_slots: tokio::sync::Semaphore,
@@ -238,6 +243,7 @@ impl Service {
             past: action::PastViews::new(config.limits.concurrent_as_of.max(1)),
             limits: config.limits.clone(),
             sparql_worker: config.sparql_worker.clone(),
+            lookback: chrono::Duration::from_std(config.change_lookback).unwrap_or(chrono::Duration::days(7)),
             sign_in_throttle: std::sync::Mutex::new(SignInThrottle {
                 window: std::time::Instant::now(),
                 written: 0,

@@ -60,11 +60,51 @@ fn postmortem_of(md: &MarkdownFile, config: &IngestConfig) -> Result<HistoryDoc,
         // Front matter summaries (the icco collection) are Markdown too.
         d.postmortem.summary = markdown::to_plain(summary);
     }
-    d.created = md.first(&mapping.date_keys).iter().find_map(|t| parse_time(t));
-    d.severity = md.first(&mapping.severity_keys).into_iter().next();
+    // The date from front matter, else from a `Date: ...` line of the
+    // header (most templates have one), else from a file name that starts
+    // with one (2025-09-14-title.md).
+    d.created = md
+        .first(&mapping.date_keys)
+        .iter()
+        .find_map(|t| parse_time(t))
+        .or_else(|| header_value(&md.body, &mapping.date_keys).and_then(|t| parse_time(&t)))
+        .or_else(|| md.stem().get(..10).and_then(parse_time));
+    d.severity =
+        md.first(&mapping.severity_keys).into_iter().next().or_else(|| header_value(&md.body, &mapping.severity_keys));
     d.named_entities = md.all(&mapping.entity_keys);
     d.labels = md.all(&["tags".to_string(), "categories".to_string(), "keywords".to_string()]);
     d.url = md.front.str("url").map(str::to_string).or_else(|| Some(super::file_url(&md.id)));
     d.payload = md.bytes.clone();
     Ok(d)
+}
+
+/// The value of a `Key: value` line among the first lines of a document
+/// (`- Date: 2025-09-14`, `**Severity:** SEV2`), for any of `keys`.
+fn header_value(body: &str, keys: &[String]) -> Option<String> {
+    for line in body.lines().take(40) {
+        let line = line.trim().trim_start_matches(['-', '*', '|', '>']).trim();
+        let Some((key, value)) = line.split_once(':') else { continue };
+        let key = key.trim().trim_matches('*').trim();
+        if keys.iter().any(|k| k.eq_ignore_ascii_case(key)) {
+            let value = value.trim().trim_matches('*').trim().trim_end_matches('|').trim();
+            if !value.is_empty() {
+                return Some(value.to_string());
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lines_give_date_and_severity() {
+        let body = "# Title\n\n- Date: 2031-04-07\n- **Severity:** SEV2\n\n## Summary\nDate: not this one";
+        let keys = |k: &str| vec![k.to_string()];
+        assert_eq!(header_value(body, &keys("date")).as_deref(), Some("2031-04-07"));
+        assert_eq!(header_value(body, &keys("severity")).as_deref(), Some("SEV2"));
+        assert_eq!(header_value(body, &keys("owner")), None);
+    }
 }

@@ -6,6 +6,7 @@
 pub mod alert;
 pub mod change;
 pub mod document;
+pub mod policy;
 pub mod time;
 pub mod vocab;
 

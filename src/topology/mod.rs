@@ -6,6 +6,7 @@
 //! so replacing or deleting a document takes back exactly its facts. It knows
 //! nothing of SPARQL, the ledger or any face.
 
+mod causal;
 mod facts;
 mod impact;
 mod resolve;
@@ -20,6 +21,7 @@ use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
 use petgraph::visit::{EdgeRef, NodeIndexable};
 
 use crate::model::{Classification, ClassificationScale, EntityId, EntityKind, Relation};
+pub use causal::{Reach, Side, Step, is_grouping};
 pub use facts::{DocFacts, EntityFacts, Window};
 pub use impact::{Impact, ImpactQuery};
 pub use resolve::{Candidate, MatchKind, Resolution};

@@ -96,3 +96,50 @@ fn resolution_prefers_names_to_aliases_and_never_guesses() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_causal_neighbourhood_has_paths_and_skips_groupings() {
+    let (web, api, kv, host, etl, db, system) = (
+        entity("component", "web"),
+        entity("component", "api"),
+        entity("resource", "kv"),
+        entity("resource", "host"),
+        entity("component", "etl"),
+        entity("resource", "db"),
+        entity("system", "shop"),
+    );
+    let mut t = declare(&web, EntityKind::Service, 1);
+    for (id, kind) in [
+        (&api, EntityKind::Service),
+        (&kv, EntityKind::Cache),
+        (&host, EntityKind::Host),
+        (&etl, EntityKind::Service),
+        (&db, EntityKind::Database),
+        (&system, EntityKind::System),
+    ] {
+        t.extend(declare(id, kind, 1));
+    }
+    t.push(rel(&web, Relation::DependsOn, &api));
+    t.push(rel(&api, Relation::DependsOn, &kv));
+    t.push(rel(&kv, Relation::RunsOn, &host));
+    t.push(rel(&api, Relation::DependsOn, &db));
+    t.push(rel(&etl, Relation::DependsOn, &db));
+    for part in [&web, &api, &kv, &etl] {
+        t.push(rel(part, Relation::PartOf, &system));
+    }
+    let mut topo = Topology::new(ClassificationScale::default());
+    topo.apply("g", Some(&t));
+    let near = topo.causal(&web, 3, 2, 100);
+    let found = |name: &str| near.iter().find(|r| r.entity.id.name() == name);
+    assert!(found("shop").is_none(), "a shared system is not a causal hop");
+    let host_reach = found("host").expect("three hops down");
+    assert_eq!((host_reach.side, host_reach.hops), (Side::Dependency, 3));
+    assert_eq!(host_reach.describe("web"), "web → dependsOn → api → dependsOn → kv → runsOn → host");
+    assert!(found("etl").is_none(), "a dependent of a dependency is not on the path");
+    let near = topo.causal(&db, 3, 2, 100);
+    let etl_reach = near.iter().find(|r| r.entity.id.name() == "etl").expect("a dependent");
+    assert_eq!((etl_reach.side, etl_reach.hops), (Side::Dependent, 1));
+    assert_eq!(etl_reach.describe("db"), "db ← dependsOn ← etl");
+    let web_reach = near.iter().find(|r| r.entity.id.name() == "web").expect("two hops up");
+    assert_eq!(web_reach.hops, 2);
+}

@@ -98,7 +98,9 @@ async def exercise(client):
     c = r.structured_content
     causes = [k["cause"]["id"] for k in c["known_causes"]]
     check("resource:default/redis-shared" in causes, causes)
-    check(c["incidents"] and c["incidents"][0]["score"] >= 1.0, c["incidents"][:1])
+    check(c["incidents"] and c["incidents"][0]["why"][0] == "affects component:default/checkout-api", c["incidents"][:1])
+    for listed in ("changes", "active_alerts", "policies", "action_notes"):
+        check(isinstance(c.get(listed), list), f"{listed} in the answer")
     check("KNOWN CAUSE" in text_of(r), text_of(r))
 
     # bad calls are tool errors with a clear message, not protocol failures
