@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod change;
+pub mod change_text;
 pub mod document;
 pub mod time;
 pub mod vocab;
