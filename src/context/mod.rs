@@ -304,7 +304,7 @@ impl Service {
                 let token = self.tokens.confluence.as_deref();
                 ingest::confluence::ingest(&self.ledger, target, &self.ingest, &self.linker(), token).await?
             }
-            Source::Outcome | Source::Alert => {
+            Source::Outcome | Source::Alert | Source::Changes => {
                 return Err(QueryError::BadRequest(format!(
                     "{source} is not ingested from files; sources: catalog, rdf, runbooks, postmortems, jira, confluence"
                 )));

@@ -135,10 +135,12 @@ pub enum Source {
     Postmortems,
     Outcome,
     Alert,
+    /// Change events pushed by pipelines (`POST /v1/changes`, `ffo ingest changes`).
+    Changes,
 }
 
 impl Source {
-    pub const ALL: [Source; 8] = [
+    pub const ALL: [Source; 9] = [
         Source::Catalog,
         Source::Rdf,
         Source::Runbooks,
@@ -147,6 +149,7 @@ impl Source {
         Source::Postmortems,
         Source::Outcome,
         Source::Alert,
+        Source::Changes,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -159,6 +162,7 @@ impl Source {
             Source::Postmortems => "postmortems",
             Source::Outcome => "outcome",
             Source::Alert => "alert",
+            Source::Changes => "changes",
         }
     }
 }
