@@ -132,6 +132,41 @@ pub fn ingest(r: &IngestAnswer) -> String {
     for d in &r.dangling {
         let _ = write!(out, "\ndangling: {} {} -> {} (not defined anywhere)", d.from, d.field, d.target);
     }
+    if r.relinked > 0 {
+        let _ = write!(out, "\nlinked again: {} stored change(s) that named no known entity", r.relinked);
+    }
+    out
+}
+
+/// Change events stored: one line per change, then what was refused.
+pub fn changes(c: &crate::wire::ChangesStored) -> String {
+    let mut out = format!(
+        "changes: {} stored ({} written, {} unchanged), {} rejected, {} ignored\n",
+        c.stored.len(),
+        c.written,
+        c.unchanged,
+        c.rejected.len(),
+        c.ignored.len()
+    );
+    for s in &c.stored {
+        let when = s.start.as_deref().unwrap_or("no time");
+        let affects =
+            if s.affects.is_empty() { format!("no known entity (tried {})", s.unresolved.join(", ")) } else { s.affects.join(", ") };
+        let _ = writeln!(out, "{} [{} {}] {when}: {} -> {affects}", s.doc_id, s.change_type, s.status, s.title);
+    }
+    let place = |file: &Option<String>, index: usize| match file {
+        Some(f) => format!("{f}#{index}"),
+        None => format!("item {index}"),
+    };
+    for r in &c.rejected {
+        let _ = writeln!(out, "rejected {}: {}", place(&r.file, r.index), r.reason);
+    }
+    for r in &c.ignored {
+        let _ = writeln!(out, "ignored {}: {}", place(&r.file, r.index), r.reason);
+    }
+    for w in &c.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
     out
 }
 

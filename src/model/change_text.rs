@@ -190,6 +190,15 @@ pub fn change_type_from_words(title: &str, body: &str) -> Option<ChangeType> {
     best.map(|(_, kind)| kind)
 }
 
+/// The kind of a change from its words: the title's, then a recurring
+/// schedule (a job), then the body's; `Other` when nothing says.
+pub fn change_type_of(title: &str, body: &str, recurring: bool) -> ChangeType {
+    change_type_from_words(title, "")
+        .or_else(|| recurring.then_some(ChangeType::Job))
+        .or_else(|| change_type_from_words("", body))
+        .unwrap_or(ChangeType::Other)
+}
+
 /// Words that make a sentence state a change (or a planned one).
 const CHANGE_WORDS: &[&str] = &[
     "applied",
@@ -1131,6 +1140,9 @@ mod tests {
         assert_eq!(t("Change freeze for the holidays", ""), Some(Policy));
         assert_eq!(t("Remove the legacy routes", "Deployed in build 12. Shipped after review."), Some(Deploy));
         assert_eq!(t("Tidy up", "nothing to see"), None);
+        assert_eq!(change_type_of("Reporting export pilot", "runs every hour", true), Job);
+        assert_eq!(change_type_of("Reindex tariffs", "every night at 02:00", true), Schema, "the title says");
+        assert_eq!(change_type_of("Tidy up", "nothing to see", false), Other);
         // The body's most frequent kind; a tie goes to the more specific.
         assert_eq!(t("Follow-up", "turned on the feature flag; the feature flag serves 10% now"), Some(FeatureFlag));
         assert_eq!(t("Follow-up", "the config flag and the feature flag"), Some(Config));
