@@ -199,6 +199,26 @@ pub fn change_type_of(title: &str, body: &str, recurring: bool) -> ChangeType {
         .unwrap_or(ChangeType::Other)
 }
 
+/// A change read from its words alone (a page labelled as a change): its
+/// times, schedule and kind from the text, its status by the clock at `now`
+/// (the time the text was written, for a stored page).
+pub fn change_from_text(title: &str, body: &str, now: DateTime<Utc>) -> super::ChangeFields {
+    let text = format!("{title}\n{body}");
+    let times = times_in_text(&text);
+    let schedule = schedule_in_text(&text);
+    super::ChangeFields {
+        change_type: change_type_of(title, body, schedule.is_some()),
+        status: ChangeStatus::from_times(times.start, times.end, now),
+        start: times.start,
+        end: times.end,
+        schedule,
+        risk: None,
+        by: None,
+        revision: None,
+        environment: None,
+    }
+}
+
 /// Words that make a sentence state a change (or a planned one).
 const CHANGE_WORDS: &[&str] = &[
     "applied",
@@ -244,7 +264,6 @@ const CHANGE_WORDS: &[&str] = &[
     "raised",
     "lowered",
     "changed",
-    "change",
     "reindexed",
     "reindex",
     "replaced",
@@ -278,8 +297,11 @@ const CHANGE_WORDS: &[&str] = &[
     "maintenance",
     "scheduled",
     "planned",
-    "freeze",
 ];
+
+/// Words before a date that make it a limit, not the change's time ("waits
+/// until 2026-12-02", "due by", "deprecated since").
+const LIMIT_WORDS: &[&str] = &["by", "before", "after", "since", "due", "deadline", "than", "until", "till"];
 
 /// Words that say the work finished (their instant can be the end).
 const COMPLETION_WORDS: &[&str] = &["completed", "complete", "finished", "ended", "done"];
@@ -766,6 +788,19 @@ fn instants(sentence: &str, last_date: &mut Option<NaiveDate>) -> Vec<Found> {
             i += 1;
             continue;
         };
+        let limit = i > 0
+            && match &toks[i - 1].tok {
+                Tok::Range => true,
+                Tok::Word(w) => LIMIT_WORDS.contains(&w.as_str()),
+                _ => false,
+            };
+        if limit {
+            if let Some(d) = start.date {
+                *last_date = Some(d);
+            }
+            i = next.max(i + 1);
+            continue;
+        }
         let between = i > 0 && matches!(&toks[i - 1].tok, Tok::Word(w) if w == "between");
         let opens_range = match toks.get(next).map(|t| &t.tok) {
             Some(Tok::Range) => true,
@@ -1020,7 +1055,7 @@ mod tests {
             (Some("2026-03-21T22:00:00+00:00".into()), Some("2026-03-22T02:00:00+00:00".into()))
         );
         assert_eq!(
-            times("Freeze from 2026-12-20 until 2027-01-02"),
+            times("Maintenance from 2026-12-20 until 2027-01-02"),
             (Some("2026-12-20T00:00:00+00:00".into()), Some("2027-01-02T00:00:00+00:00".into()))
         );
         assert_eq!(
@@ -1041,6 +1076,9 @@ mod tests {
     #[test]
     fn dates_without_a_change_verb_or_a_day_are_not_change_times() {
         assert_eq!(start("Approved by the board on 2026-03-17."), None);
+        assert_eq!(start("The freeze starts 2026-11-23 00:00 UTC."), None, "a freeze is a policy, not this change");
+        assert_eq!(start("Anything not switched by then waits until 2026-12-02."), None, "a limit, not a time");
+        assert_eq!(start("Must be rotated before 2026-12-01"), None);
         assert_eq!(start("The v1 routes answer with a header since 2026-05-04"), None);
         assert_eq!(start("Deployed in the Thursday 21:00 UTC window"), None, "no date anywhere");
         assert_eq!(start("Shipped in build 2026.11.3"), None, "a version is not a date");

@@ -25,19 +25,13 @@ pub fn read(v: &Value, m: &ChangesMapping) -> Result<Vec<Item>, String> {
     if history.is_empty() && op.is_none() {
         return Ok(vec![Item::Ignored(format!("Application {app} has no sync history or operation; nothing to record"))]);
     }
-    let labels = v
-        .get("metadata")
-        .and_then(|md| md.get("labels"))
-        .and_then(Value::as_object)
-        .map(|l| l.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
-        .unwrap_or_default();
     let destination = [str_at(v, &["spec", "destination", "name"]), str_at(v, &["spec", "destination", "server"])]
         .into_iter()
         .flatten()
         .next()
         .unwrap_or("its cluster");
     let dest_ns = str_at(v, &["spec", "destination", "namespace"]).unwrap_or_default();
-    let sync = Sync { app, namespace, destination, dest_ns, labels, m };
+    let sync = Sync { app, namespace, destination, dest_ns, m };
 
     let op_started = match op {
         Some(o) => time_at(o, &["startedAt"])?,
@@ -101,7 +95,6 @@ struct Sync<'a> {
     namespace: &'a str,
     destination: &'a str,
     dest_ns: &'a str,
-    labels: std::collections::BTreeMap<String, String>,
     m: &'a ChangesMapping,
 }
 
@@ -175,7 +168,8 @@ impl Sync<'_> {
             },
             entities,
             refs,
-            labels: self.labels.clone(),
+            // The Application's own labels are not its workloads': no selector matching.
+            labels: Default::default(),
             url: None,
             updated: e.end.or(e.start),
             raw: e.raw,

@@ -330,10 +330,8 @@ fn parse(format: Format, v: &Value, config: &IngestConfig) -> Result<Vec<Item>, 
     }
 }
 
-/// Sorts a batch's items into the report; keeps, of several versions of one
-/// change, the newest (by the source's time; the later item on a tie).
+/// Sorts a batch's items into the report: the changes, to store.
 fn accept(batch: Batch, out: &mut Ingested) -> Vec<(Place, ChangeRecord)> {
-    let mut newest: HashMap<String, usize> = HashMap::new();
     let mut records: Vec<(Place, ChangeRecord)> = Vec::new();
     for (at, item) in batch.items {
         match item {
@@ -345,28 +343,36 @@ fn accept(batch: Batch, out: &mut Ingested) -> Vec<(Place, ChangeRecord)> {
                 out.report.notes.push(Note { at: at.to_string(), message: reason.clone() });
                 out.ignored.push(Refused { at, reason });
             }
-            Ok(Item::Change(record)) => {
-                let id = format!("{}/{}", record.format, record.key);
-                match newest.get(&id).copied() {
-                    Some(i) if records[i].1.updated > record.updated => {
-                        let why = format!("an older version of {id} than {}; kept the newer", records[i].0);
-                        out.ignored.push(Refused { at, reason: why });
-                    }
-                    Some(i) => {
-                        let why = format!("an older version of {id} than {at}; kept the newer");
-                        let (old_at, _) = std::mem::replace(&mut records[i], (at, *record));
-                        out.ignored.push(Refused { at: old_at, reason: why });
-                    }
-                    None => {
-                        newest.insert(id, records.len());
-                        records.push((at, *record));
-                    }
-                }
+            Ok(Item::Change(record)) => records.push((at, *record)),
+        }
+    }
+    records
+}
+
+/// Keeps, of several versions of one change in an ingest (a deployment and
+/// its statuses), the newest by the source's time; the later one on a tie.
+fn newest(records: Vec<(Place, ChangeRecord)>, out: &mut Ingested) -> Vec<(Place, ChangeRecord)> {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut kept: Vec<(Place, ChangeRecord)> = Vec::with_capacity(records.len());
+    for (at, record) in records {
+        let id = format!("{}/{}", record.format, record.key);
+        match index.get(&id).copied() {
+            Some(i) if kept[i].1.updated > record.updated => {
+                let reason = format!("an older version of changes:{id} than {}; kept the newer", kept[i].0);
+                out.ignored.push(Refused { at, reason });
+            }
+            Some(i) => {
+                let reason = format!("an older version of changes:{id} than {at}; kept the newer");
+                let (old_at, _) = std::mem::replace(&mut kept[i], (at, record));
+                out.ignored.push(Refused { at: old_at, reason });
+            }
+            None => {
+                index.insert(id, kept.len());
+                kept.push((at, record));
             }
         }
     }
-    out.report.documents += records.len();
-    records
+    kept
 }
 
 /// Batches above this size read the stored times of every change at once
@@ -381,6 +387,8 @@ async fn store(
     cx: &Context<'_>,
     out: &mut Ingested,
 ) -> Result<(), IngestError> {
+    let records = newest(records, out);
+    out.report.documents += records.len();
     let mut all_stored: Option<HashMap<DocId, String>> = None;
     if records.len() > ONE_BY_ONE {
         all_stored = Some(ledger.updated_of(Source::Changes).await?);
