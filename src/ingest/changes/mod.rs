@@ -515,28 +515,3 @@ mod ref_kind {
 
 pub use ref_kind::JIRA_PROJECT;
 
-#[cfg(test)]
-mod explore {
-    #[test]
-    fn explore_samples() {
-        let config = crate::ingest::IngestConfig::default();
-        let linker = crate::ingest::linking::Linker::empty();
-        let cx = super::Context { config: &config, linker: &linker, refs: &super::NoRefs, format: None };
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/formats/changes");
-        for f in crate::ingest::collect_files(&dir, &["json", "yaml"]).unwrap() {
-            let bytes = std::fs::read(&f).unwrap();
-            println!("=== {}", f.display());
-            match super::read_batch(&bytes, None, &cx) {
-                Err(e) => println!("ERR {e}"),
-                Ok(b) => {
-                    for (at, item) in b.items {
-                        match item {
-                            Ok(super::Item::Change(r)) => println!("{at} {} | {} | {:?} {:?} {:?}-{:?} by={:?} rev={:?} env={:?} ents={:?} refs={:?} labels={:?} upd={:?}\n   text={:?}", r.doc().unwrap(), r.title, r.change.change_type, r.change.status, r.change.start, r.change.end, r.change.by, r.change.revision, r.change.environment, r.entities, r.refs, r.labels, r.updated, r.text),
-                            other => println!("{at} {other:?}"),
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
