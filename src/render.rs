@@ -150,8 +150,11 @@ pub fn changes(c: &crate::wire::ChangesStored) -> String {
     );
     for s in &c.stored {
         let when = s.start.as_deref().unwrap_or("no time");
-        let affects =
-            if s.affects.is_empty() { format!("no known entity (tried {})", s.unresolved.join(", ")) } else { s.affects.join(", ") };
+        let affects = if s.affects.is_empty() {
+            format!("no known entity (tried {})", s.unresolved.join(", "))
+        } else {
+            s.affects.join(", ")
+        };
         let _ = writeln!(out, "{} [{} {}] {when}: {} -> {affects}", s.doc_id, s.change_type, s.status, s.title);
     }
     let place = |file: &Option<String>, index: usize| match file {

@@ -27,9 +27,8 @@ fn ingest_changes(ffo: &Ffo, path: &str, extra: &[&str]) -> (i32, Value) {
     args.extend_from_slice(extra);
     let out = ffo.run(&args);
     let text = String::from_utf8_lossy(&out.stdout);
-    let v = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr))
-    });
+    let v = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {text}\nstderr: {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code().unwrap_or(-1), v)
 }
 
@@ -74,7 +73,10 @@ fn every_public_sample_lands_as_a_change_with_its_type_status_and_times() {
     let (_, a) = ingest_changes(&ffo, &sample("cdevents/conformance_service_rolledback.spec-0.5.0-draft.json"), &[]);
     assert_eq!(a["stored"][0]["status"], "rolled_back");
     let (_, a) = ingest_changes(&ffo, &sample("cdevents/conformance_deployment_finished.spec-0.6.0-draft.json"), &[]);
-    assert_eq!((a["stored"][0]["change_type"].as_str(), a["stored"][0]["status"].as_str()), (Some("deploy"), Some("done")));
+    assert_eq!(
+        (a["stored"][0]["change_type"].as_str(), a["stored"][0]["status"].as_str()),
+        (Some("deploy"), Some("done"))
+    );
     let (_, a) = ingest_changes(&ffo, &sample("cdevents/conformance_changewindow_opened.spec-0.6.0-draft.json"), &[]);
     let w = &a["stored"][0];
     assert_eq!((w["change_type"].as_str(), w["status"].as_str()), (Some("policy"), Some("in_progress")), "{a:#}");
@@ -91,7 +93,10 @@ fn every_public_sample_lands_as_a_change_with_its_type_status_and_times() {
     let (_, a) = ingest_changes(&ffo, &deployment, &[]);
     assert_eq!(stored(&a, id)["status"], "planned");
     let (_, a) = ingest_changes(&ffo, &status, &[]);
-    assert_eq!((stored(&a, id)["status"].as_str(), stored(&a, id)["end"].as_str()), (Some("done"), Some("2019-05-15T15:20:55Z")));
+    assert_eq!(
+        (stored(&a, id)["status"].as_str(), stored(&a, id)["end"].as_str()),
+        (Some("done"), Some("2019-05-15T15:20:55Z"))
+    );
     let (_, a) = ingest_changes(&ffo, &deployment, &[]);
     assert!(a["stored"].as_array().unwrap().is_empty(), "{a:#}");
     assert!(a["ignored"][0]["reason"].as_str().unwrap().contains("newer version"), "{a:#}");
@@ -101,7 +106,10 @@ fn every_public_sample_lands_as_a_change_with_its_type_status_and_times() {
     assert_eq!(d["change"]["environment"], "production");
     let (_, a) = ingest_changes(&ffo, &sample("github/github-docs_rest_list-deployments_response.json"), &[]);
     let d = stored(&a, "changes:github/octocat/example/deployments/1");
-    assert_eq!(d["unresolved"][0], "github.com/project-slug=octocat/example", "the repository comes from repository_url");
+    assert_eq!(
+        d["unresolved"][0], "github.com/project-slug=octocat/example",
+        "the repository comes from repository_url"
+    );
 
     // Argo CD: ten history entries (ids 14..23, one revision); the last
     // operation says who synced the last one and what it touched.
@@ -113,8 +121,14 @@ fn every_public_sample_lands_as_a_change_with_its_type_status_and_times() {
     assert_eq!(last["change"]["by"], "foo@example.com");
     assert_eq!(last["change"]["end"], "2024-03-05T07:33:04Z");
     assert!(last["body"].as_str().unwrap().contains("deployment.apps/test-lla serverside-applied"), "{last:#}");
-    let (_, a) = ingest_changes(&ffo, &sample("argocd/argo-cd_docs_notifications-webhook_github-commit-status.template.yaml"), &[]);
-    assert!(a["stored"].as_array().unwrap().is_empty() && a["ignored"][0]["reason"].as_str().unwrap().contains("ConfigMap"));
+    let (_, a) = ingest_changes(
+        &ffo,
+        &sample("argocd/argo-cd_docs_notifications-webhook_github-commit-status.template.yaml"),
+        &[],
+    );
+    assert!(
+        a["stored"].as_array().unwrap().is_empty() && a["ignored"][0]["reason"].as_str().unwrap().contains("ConfigMap")
+    );
 
     // Kubernetes: a Deployment's rollout revision from a file with CRLF line
     // endings, and a core/v1 ScalingReplicaSet event.
@@ -123,8 +137,12 @@ fn every_public_sample_lands_as_a_change_with_its_type_status_and_times() {
     let (_, a) = ingest_changes(&ffo, &sample("kubernetes/argo-cd_controller-testdata_live-deployment.yaml"), &[]);
     let d = stored(&a, "changes:kubernetes/default/deployment/kustomize-guestbook-ui/revision/9");
     assert_eq!((d["start"].as_str(), d["end"].as_str()), (Some("2022-01-05T22:20:37Z"), Some("2022-01-05T22:43:47Z")));
-    assert_eq!(doc(&ffo, "changes:kubernetes/default/deployment/kustomize-guestbook-ui/revision/9")["change"]["by"], "argocd");
-    let (_, a) = ingest_changes(&ffo, &sample("kubernetes/eks-workshop-v2_kubectl-get-events-json_last-item.json"), &[]);
+    assert_eq!(
+        doc(&ffo, "changes:kubernetes/default/deployment/kustomize-guestbook-ui/revision/9")["change"]["by"],
+        "argocd"
+    );
+    let (_, a) =
+        ingest_changes(&ffo, &sample("kubernetes/eks-workshop-v2_kubectl-get-events-json_last-item.json"), &[]);
     let d = stored(&a, "changes:kubernetes/events/e56aa6b2-9808-45a8-8863-ec9112f23822");
     assert_eq!((d["change_type"].as_str(), d["start"].as_str()), (Some("scaling"), Some("2023-10-19T21:49:44Z")));
 
@@ -137,7 +155,11 @@ fn every_public_sample_lands_as_a_change_with_its_type_status_and_times() {
     assert_eq!((again["stored"][0]["doc_id"].clone(), again["unchanged"].as_u64()), (d["doc_id"].clone(), Some(1)));
 
     // Datadog: a feature flag change.
-    let (_, a) = ingest_changes(&ffo, &sample("datadog/datadog-api-client-typescript_events-v2_change-event_request-body.json"), &[]);
+    let (_, a) = ingest_changes(
+        &ffo,
+        &sample("datadog/datadog-api-client-typescript_events-v2_change-event_request-body.json"),
+        &[],
+    );
     assert_eq!(a["stored"][0]["change_type"], "feature_flag");
     assert_eq!(a["stored"][0]["unresolved"], json!(["fallback_payments_test", "payments_api"]));
 
@@ -162,25 +184,50 @@ fn the_well_known_annotations_map_changes_to_entities() {
     // github.com/project-slug: larkspur/api-gateway is the gateway.
     assert_eq!(affects("changes:github/larkspur/api-gateway/deployments/880412"), ["component:default/gateway"]);
     // argocd/app-name: pricing-prod-eu1.
-    assert_eq!(affects("changes:argocd/argocd/pricing-prod-eu1/2026-11-20T14:31:05Z"), ["component:default/pricing-service"]);
+    assert_eq!(
+        affects("changes:argocd/argocd/pricing-prod-eu1/2026-11-20T14:31:05Z"),
+        ["component:default/pricing-service"]
+    );
     // backstage.io/kubernetes-label-selector against the Deployment's labels.
-    assert_eq!(affects("changes:kubernetes/search/deployment/catalog-api/revision/31"), ["component:default/catalog-service"]);
+    assert_eq!(
+        affects("changes:kubernetes/search/deployment/catalog-api/revision/31"),
+        ["component:default/catalog-service"]
+    );
     // backstage.io/kubernetes-id: stock-api, for the HPA's and the Deployment's events.
-    assert_eq!(affects("changes:kubernetes/events/5a1c9e7d-3b2f-4d6a-8e0c-9f1a2b3c4d5e"), ["component:default/inventory-service"]);
+    assert_eq!(
+        affects("changes:kubernetes/events/5a1c9e7d-3b2f-4d6a-8e0c-9f1a2b3c4d5e"),
+        ["component:default/inventory-service"]
+    );
     // pagerduty.com/integration-key: the routing key.
-    let pd = a["stored"].as_array().unwrap().iter().find(|s| s["doc_id"].as_str().unwrap().starts_with("changes:pagerduty/")).unwrap();
+    let pd = a["stored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["doc_id"].as_str().unwrap().starts_with("changes:pagerduty/"))
+        .unwrap();
     assert_eq!(strings(&pd["affects"]), ["resource:default/edge-lb"]);
     assert_eq!(pd["change_type"], "secret");
     // Names and aliases: the CDEvent's subject is fraud-service's alias.
-    assert_eq!(affects("changes:cdevents/service.deployed/3f6d2a9c-1e4b-4c7a-9d2e-8b5f0a1c3e7d"), ["component:default/fraud-service"]);
+    assert_eq!(
+        affects("changes:cdevents/service.deployed/3f6d2a9c-1e4b-4c7a-9d2e-8b5f0a1c3e7d"),
+        ["component:default/fraud-service"]
+    );
     // FFO's own form, a nightly job with its schedule.
     let job = doc(&ffo, "changes:ffo/PAY-OPS-231");
     assert_eq!(job["change"]["change_type"], "job");
     assert_eq!(job["change"]["schedule"]["every"], "day");
-    assert_eq!((job["change"]["schedule"]["hour"].as_u64(), job["change"]["schedule"]["minute"].as_u64()), (Some(4), Some(30)));
+    assert_eq!(
+        (job["change"]["schedule"]["hour"].as_u64(), job["change"]["schedule"]["minute"].as_u64()),
+        (Some(4), Some(30))
+    );
     assert_eq!(job["change"]["start"], "2026-11-19T04:30:00Z");
     // The catalog keeps the annotations as ffo:externalRef.
-    let refs = ffo.ok(&["sparql", "PREFIX ffo: <https://ffo.dev/ns#> SELECT ?r WHERE { ?e ffo:name \"pricing-service\" ; ffo:externalRef ?r }", "--format", "tsv"]);
+    let refs = ffo.ok(&[
+        "sparql",
+        "PREFIX ffo: <https://ffo.dev/ns#> SELECT ?r WHERE { ?e ffo:name \"pricing-service\" ; ffo:externalRef ?r }",
+        "--format",
+        "tsv",
+    ]);
     assert!(refs.contains("argocd/app-name=pricing-prod-eu1"), "{refs}");
     // `ffo search --kind change` finds them by their words.
     let hits = ffo.json(&["search", "maxmemory eviction policy", "--kind", "change", "--json"]);
@@ -238,7 +285,10 @@ fn post_v1_changes_stores_the_valid_items_and_refuses_bad_bodies() {
     let (status, a) = post(&server, "/v1/changes", batch.to_string().as_bytes(), "application/json");
     assert_eq!(status, 200, "{a:#}");
     assert_eq!(a["written"], 2);
-    assert_eq!(a["rejected"], json!([{"index": 1, "reason": "ffo: unknown change type \"explosion\"; expected one of deploy, config, schema, infrastructure, scaling, secret, feature_flag, policy, job, other"}]));
+    assert_eq!(
+        a["rejected"],
+        json!([{"index": 1, "reason": "ffo: unknown change type \"explosion\"; expected one of deploy, config, schema, infrastructure, scaling, secret, feature_flag, policy, job, other"}])
+    );
     assert_eq!(strings(&stored(&a, "changes:ffo/CHG-1")["affects"]), ["resource:default/payments-db"], "by alias");
     let job = stored(&a, "changes:ffo/CHG-3");
     assert_eq!((job["change_type"].as_str(), job["schedule"].as_str()), (Some("job"), Some("30 3 * * *")));
@@ -247,16 +297,26 @@ fn post_v1_changes_stores_the_valid_items_and_refuses_bad_bodies() {
     assert_eq!(hits["hits"][0]["doc_id"], "changes:ffo/CHG-1", "{hits:#}");
 
     // JSON Lines with a line that is not JSON; a real format in the same body.
-    let github = std::fs::read_to_string(sample("github/octokit-webhooks_deployment_status_created.payload.json")).unwrap();
+    let github =
+        std::fs::read_to_string(sample("github/octokit-webhooks_deployment_status_created.payload.json")).unwrap();
     let github: Value = serde_json::from_str(&github).unwrap();
-    let lines = format!("{}\n{{\"title\": \n{}\n", json!({"title": "Rotate the edge certificate", "entities": ["edge-lb"], "start": "2026-11-19T16:00:00Z"}), github);
+    let lines = format!(
+        "{}\n{{\"title\": \n{}\n",
+        json!({"title": "Rotate the edge certificate", "entities": ["edge-lb"], "start": "2026-11-19T16:00:00Z"}),
+        github
+    );
     let (status, a) = post(&server, "/v1/changes", lines.as_bytes(), "application/x-ndjson");
     assert_eq!(status, 200, "{a:#}");
     assert_eq!(a["stored"].as_array().unwrap().len(), 2, "{a:#}");
     assert_eq!(a["rejected"][0]["index"], 1);
     assert!(a["rejected"][0]["reason"].as_str().unwrap().contains("line 2"), "{a:#}");
     assert_eq!(stored(&a, "changes:github/codertocat/hello-world/deployments/145988746")["status"], "done");
-    let cert = a["stored"].as_array().unwrap().iter().find(|s| s["doc_id"].as_str().unwrap().starts_with("changes:ffo/")).unwrap();
+    let cert = a["stored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["doc_id"].as_str().unwrap().starts_with("changes:ffo/"))
+        .unwrap();
     assert_eq!(cert["change_type"], "secret");
 
     // A YAML body (an Argo CD Application), format given.
@@ -281,7 +341,10 @@ fn post_v1_changes_stores_the_valid_items_and_refuses_bad_bodies() {
     assert_eq!(status, 400, "{e:#}");
     let message = e["message"].as_str().unwrap();
     assert!(message.contains("item 0: ffo: `title` is missing or empty"), "{message}");
-    assert!(message.contains("item 1: not a change event in any format FFO reads (top-level keys: titel)"), "{message}");
+    assert!(
+        message.contains("item 1: not a change event in any format FFO reads (top-level keys: titel)"),
+        "{message}"
+    );
 
     // Over the body limit: 413, and nothing of it stored.
     let big = json!([{"title": "x".repeat(70_000)}]);
@@ -309,7 +372,13 @@ fn a_reader_token_cannot_post_changes() {
     let body = json!({"title": "Deploy shop 1.2", "entities": ["shop"]}).to_string();
     let send = |token: &str| {
         let auth = format!("Bearer {token}");
-        request("POST", &server.url("/v1/changes"), &[("Authorization", auth.as_str()), ("Content-Type", "application/json")], body.as_bytes()).unwrap()
+        request(
+            "POST",
+            &server.url("/v1/changes"),
+            &[("Authorization", auth.as_str()), ("Content-Type", "application/json")],
+            body.as_bytes(),
+        )
+        .unwrap()
     };
     let (status, text) = send("read-token");
     assert_eq!(status, 403, "{text}");
@@ -322,7 +391,8 @@ fn a_reader_token_cannot_post_changes() {
 /// issue and the editmeta's field ids and names (`[System] Change`, Planned
 /// start/end, Change type, Change risk, Affected services).
 fn jsm_export(dir: &Path) -> PathBuf {
-    let read = |rel: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(samples().join(rel)).unwrap()).unwrap() };
+    let read =
+        |rel: &str| -> Value { serde_json::from_str(&std::fs::read_to_string(samples().join(rel)).unwrap()).unwrap() };
     let meta = read("jira-jsm/forge-rovo-guardrail-change_editmeta_change-fields.extract.json");
     let mut issue = read("jira-jsm/forge-rovo-guardrail-change_change-issue_ITO-9623.v3.json");
     let mut names = serde_json::Map::new();
@@ -376,18 +446,28 @@ fn jira_change_issues_change_like_tasks_and_policies() {
     assert_eq!(chg41["kind"], "change");
     assert_eq!(chg41["change"]["status"], "planned");
     assert_eq!(chg41["change"]["change_type"], "infrastructure");
-    assert_eq!((chg41["change"]["start"].as_str(), chg41["change"]["end"].as_str()), (Some("2026-11-21T22:00:00Z"), Some("2026-11-22T02:00:00Z")));
+    assert_eq!(
+        (chg41["change"]["start"].as_str(), chg41["change"]["end"].as_str()),
+        (Some("2026-11-21T22:00:00Z"), Some("2026-11-22T02:00:00Z"))
+    );
     let mut hosts = strings(&chg41["affects"]);
     hosts.sort();
     assert_eq!(hosts, ["resource:default/db-core-01", "resource:default/db-core-02"]);
     let chg38 = doc(&ffo, "jira:CHG-38");
-    assert_eq!((chg38["change"]["status"].as_str(), chg38["change"]["start"].as_str()), (Some("done"), Some("2026-11-17T09:04:00Z")), "the actual start wins");
+    assert_eq!(
+        (chg38["change"]["status"].as_str(), chg38["change"]["start"].as_str()),
+        (Some("done"), Some("2026-11-17T09:04:00Z")),
+        "the actual start wins"
+    );
     let pay = doc(&ffo, "jira:PAY-212");
     assert_eq!((pay["kind"].as_str(), pay["change"]["change_type"].as_str()), (Some("change"), Some("config")));
     assert_eq!(pay["change"]["start"], "2026-11-19T11:20:00Z");
     assert_eq!(strings(&pay["affects"]), ["component:default/payments-service"], "jira/project-key: PAY");
     let ops201 = doc(&ffo, "jira:OPS-201");
-    assert_eq!((ops201["kind"].as_str(), ops201["change"]["start"].as_str()), (Some("change"), Some("2026-11-20T08:45:00Z")));
+    assert_eq!(
+        (ops201["kind"].as_str(), ops201["change"]["start"].as_str()),
+        (Some("change"), Some("2026-11-20T08:45:00Z"))
+    );
     assert_eq!(doc(&ffo, "jira:OPS-203")["kind"], "policy");
     assert_eq!(doc(&ffo, "jira:OPS-205")["kind"], "ticket");
     let hits = ffo.json(&["search", "kernel patching reboot", "--kind", "change", "--json"]);

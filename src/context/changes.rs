@@ -71,28 +71,37 @@ impl Service {
         let linker = self.linker();
         let refs = TopologyRefs(&self.projections);
         let cx = Context { config: &self.ingest, linker: &linker, refs: &refs, format };
-        let follower = {
-            let (projections, ledger) = (self.projections.clone(), self.ledger.clone());
-            let mut appended = ledger.subscribe();
-            tokio::spawn(async move {
-                while appended.changed().await.is_ok() {
-                    if let Err(e) = projections.catch_up(&ledger).await {
-                        tracing::warn!(error = %e, "projection during ingest failed; retried at the end");
-                    }
-                }
-            })
-        };
         let out = match input {
-            ChangeInput::Path(p) => changes::ingest_path(&self.ledger, std::path::Path::new(p), &cx).await,
+            ChangeInput::Path(p) => {
+                // A folder can be large: project while it is read, so the
+                // import costs the longer of the two, not their sum.
+                let follower = {
+                    let (projections, ledger) = (self.projections.clone(), self.ledger.clone());
+                    let mut appended = ledger.subscribe();
+                    tokio::spawn(async move {
+                        while appended.changed().await.is_ok() {
+                            if let Err(e) = projections.catch_up(&ledger).await {
+                                tracing::warn!(error = %e, "projection during ingest failed; retried at the end");
+                            }
+                        }
+                    })
+                };
+                let out = changes::ingest_path(&self.ledger, std::path::Path::new(p), &cx).await;
+                // Wait for the follower to stop: cancelled while applying, it
+                // releases the apply lock without waking the waiters.
+                follower.abort();
+                let _ = follower.await;
+                out
+            }
             ChangeInput::Body(bytes) => changes::ingest_body(&self.ledger, bytes, &cx).await,
         };
-        follower.abort();
         let out = out.map_err(|e| match e {
             // The input's fault: say so (400), naming the formats.
             IngestError::Invalid { message, .. } => QueryError::BadRequest(message),
             other => QueryError::from(other),
         })?;
-        self.projections.catch_up(&self.ledger).await?;
+        // Searchable when the call returns; concurrent writers share a pass.
+        self.projections.wait_for(&self.ledger, out.last_seq).await?;
         Ok(out)
     }
 
@@ -100,10 +109,8 @@ impl Service {
     /// `ffo:unresolvedRef` in the graph): called after a catalog import.
     pub(super) async fn relink_changes(&self) -> Result<Relinked, QueryError> {
         let quads = self.projections.graph().statements_with(&[vocab::UNRESOLVED_REF])?;
-        let docs: BTreeSet<DocId> = quads
-            .iter()
-            .filter_map(|q| crate::graph::subject_iri(&q.subject).and_then(DocId::from_iri))
-            .collect();
+        let docs: BTreeSet<DocId> =
+            quads.iter().filter_map(|q| crate::graph::subject_iri(&q.subject).and_then(DocId::from_iri)).collect();
         if docs.is_empty() {
             return Ok(Relinked::default());
         }

@@ -11,7 +11,9 @@ use super::{Note, Report};
 use crate::graph::to_ntriples;
 use crate::ledger::NewVersion;
 use crate::model::time::rfc3339;
-use crate::model::{Authority, ChangeFields, DocId, DocKind, EntityId, OutcomeResult, TextDoc, normalize_action, vocab};
+use crate::model::{
+    Authority, ChangeFields, DocId, DocKind, EntityId, OutcomeResult, TextDoc, normalize_action, vocab,
+};
 
 /// What an outcome document adds to a history document.
 #[derive(Debug, Clone)]

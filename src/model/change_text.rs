@@ -84,68 +84,21 @@ pub fn status_from_words(status: &str) -> Option<ChangeStatus> {
             return Some(ChangeStatus::RolledBack);
         }
     }
+    #[rustfmt::skip]
     let table: [(ChangeStatus, &[&str]); 4] = [
-        (
-            ChangeStatus::Done,
-            &[
-                "done",
-                "closed",
-                "resolved",
-                "complete",
-                "completed",
-                "success",
-                "successful",
-                "succeeded",
-                "deployed",
-                "implemented",
-                "applied",
-                "finished",
-                "released",
-                "live",
-            ],
-        ),
-        (
-            ChangeStatus::InProgress,
-            &[
-                "in progress",
-                "inprogress",
-                "running",
-                "implementing",
-                "started",
-                "deploying",
-                "progressing",
-                "syncing",
-                "ongoing",
-                "active",
-            ],
-        ),
-        (
-            ChangeStatus::Planned,
-            &[
-                "scheduled",
-                "planned",
-                "approved",
-                "to do",
-                "todo",
-                "open",
-                "new",
-                "backlog",
-                "pending",
-                "queued",
-                "awaiting approval",
-                "awaiting implementation",
-                "waiting for approval",
-                "authorize",
-                "authorized",
-                "review",
-                "in review",
-                "peer review",
-                "requested",
-                "submitted",
-                "selected for development",
-                "draft",
-            ],
-        ),
+        (ChangeStatus::Done, &[
+            "done", "closed", "resolved", "complete", "completed", "success", "successful", "succeeded",
+            "deployed", "implemented", "applied", "finished", "released", "live",
+        ]),
+        (ChangeStatus::InProgress, &[
+            "in progress", "inprogress", "running", "implementing", "started", "deploying", "progressing",
+            "syncing", "ongoing", "active",
+        ]),
+        (ChangeStatus::Planned, &[
+            "scheduled", "planned", "approved", "to do", "todo", "open", "new", "backlog", "pending", "queued",
+            "awaiting approval", "awaiting implementation", "waiting for approval", "authorize", "authorized",
+            "review", "in review", "peer review", "requested", "submitted", "selected for development", "draft",
+        ]),
         (ChangeStatus::Failed, &["failed", "failure", "error", "errored", "unsuccessful", "aborted", "terminated"]),
     ];
     table.iter().find(|(_, words)| words.contains(&s.as_str())).map(|(status, _)| *status)
@@ -220,83 +173,17 @@ pub fn change_from_text(title: &str, body: &str, now: DateTime<Utc>) -> super::C
 }
 
 /// Words that make a sentence state a change (or a planned one).
+#[rustfmt::skip]
 const CHANGE_WORDS: &[&str] = &[
-    "applied",
-    "apply",
-    "deploy",
-    "deployed",
-    "deploying",
-    "deployment",
-    "redeployed",
-    "released",
-    "release",
-    "shipped",
-    "ship",
-    "enabled",
-    "enable",
-    "disabled",
-    "disable",
-    "switched",
-    "migrated",
-    "migrating",
-    "migration",
-    "upgraded",
-    "upgrading",
-    "upgrade",
-    "patched",
-    "patching",
-    "patch",
-    "rebooted",
-    "reboot",
-    "rebooting",
-    "restarted",
-    "rotated",
-    "rotating",
-    "rotation",
-    "renewed",
-    "revoked",
-    "installed",
-    "scaled",
-    "resized",
-    "increased",
-    "decreased",
-    "reduced",
-    "raised",
-    "lowered",
-    "changed",
-    "reindexed",
-    "reindex",
-    "replaced",
-    "provisioned",
-    "decommissioned",
-    "launched",
-    "implemented",
-    "executed",
-    "performed",
-    "promoted",
-    "flipped",
-    "toggled",
-    "repartitioned",
-    "rollout",
-    "rolled out",
-    "roll out",
-    "rolling out",
-    "went live",
-    "go live",
-    "went out",
-    "cut over",
-    "cutover",
-    "turned on",
-    "turned off",
-    "rolled back",
-    "backed out",
-    "reverted",
-    "first run",
-    "first ran",
-    "window",
-    "maintenance",
-    "scheduled",
-    "planned",
+    "applied", "apply", "deploy", "deployed", "deploying", "deployment", "redeployed", "released", "release",
+    "shipped", "ship", "enabled", "enable", "disabled", "disable", "switched", "migrated", "migrating",
+    "migration", "upgraded", "upgrading", "upgrade", "patched", "patching", "patch", "rebooted", "reboot",
+    "rebooting", "restarted", "rotated", "rotating", "rotation", "renewed", "revoked", "installed", "scaled",
+    "resized", "increased", "decreased", "reduced", "raised", "lowered", "changed", "reindexed", "reindex",
+    "replaced", "provisioned", "decommissioned", "launched", "implemented", "executed", "performed",
+    "promoted", "flipped", "toggled", "repartitioned", "rollout", "rolled out", "roll out", "rolling out",
+    "went live", "go live", "went out", "cut over", "cutover", "turned on", "turned off", "rolled back",
+    "backed out", "reverted", "first run", "first ran", "window", "maintenance", "scheduled", "planned",
 ];
 
 /// Words before a date that make it a limit, not the change's time ("waits
@@ -307,152 +194,42 @@ const LIMIT_WORDS: &[&str] = &["by", "before", "after", "since", "due", "deadlin
 const COMPLETION_WORDS: &[&str] = &["completed", "complete", "finished", "ended", "done"];
 
 /// Words of each kind of change, most specific kind first (ties go to it).
+#[rustfmt::skip]
 const TYPE_WORDS: &[(ChangeType, &[&str])] = &[
     (ChangeType::Policy, &["freeze", "moratorium", "blackout period", "change window policy"]),
     (
         ChangeType::FeatureFlag,
         &["feature flag", "feature flags", "feature toggle", "feature toggles", "toggle", "toggled", "kill switch"],
     ),
-    (
-        ChangeType::Secret,
-        &[
-            "secret",
-            "secrets",
-            "credential",
-            "credentials",
-            "password",
-            "passwords",
-            "certificate",
-            "certificates",
-            "cert",
-            "certs",
-            "rotation",
-            "rotate",
-            "rotated",
-            "rotating",
-            "api key",
-            "access key",
-            "signing key",
-            "private key",
-            "ssh key",
-            "encryption key",
-        ],
-    ),
-    (
-        ChangeType::Job,
-        &[
-            "cron",
-            "cronjob",
-            "crontab",
-            "scheduled job",
-            "scheduled task",
-            "batch job",
-            "job",
-            "jobs",
-            "nightly",
-            "hourly",
-            "every night",
-            "every hour",
-        ],
-    ),
-    (
-        ChangeType::Schema,
-        &[
-            "migration",
-            "migrations",
-            "migrate",
-            "migrated",
-            "schema",
-            "reindex",
-            "reindexed",
-            "index",
-            "indexes",
-            "indices",
-            "alter table",
-            "ddl",
-            "column",
-            "columns",
-            "backfill",
-        ],
-    ),
-    (
-        ChangeType::Scaling,
-        &[
-            "replica",
-            "replicas",
-            "partition",
-            "partitions",
-            "capacity",
-            "resize",
-            "resized",
-            "scale",
-            "scaled",
-            "scaling",
-            "autoscaling",
-            "autoscaler",
-            "hpa",
-            "shards",
-            "node pool",
-            "instance type",
-            "instance size",
-        ],
-    ),
-    (
-        ChangeType::Infrastructure,
-        &[
-            "patch",
-            "patched",
-            "patching",
-            "kernel",
-            "reboot",
-            "rebooted",
-            "upgrade",
-            "upgraded",
-            "maintenance",
-            "firmware",
-            "hardware",
-        ],
-    ),
-    (
-        ChangeType::Config,
-        &[
-            "config",
-            "configuration",
-            "configured",
-            "setting",
-            "settings",
-            "parameter",
-            "parameters",
-            "flag",
-            "flags",
-            "sysctl",
-            "tuning",
-            "timeout",
-            "timeouts",
-            "limit",
-            "limits",
-            "pool size",
-        ],
-    ),
-    (
-        ChangeType::Deploy,
-        &[
-            "deploy",
-            "deployed",
-            "deployment",
-            "deploying",
-            "redeploy",
-            "redeployed",
-            "release",
-            "released",
-            "ship",
-            "shipped",
-            "rollout",
-            "rolled out",
-            "build",
-            "hotfix",
-        ],
-    ),
+    (ChangeType::Secret, &[
+        "secret", "secrets", "credential", "credentials", "password", "passwords", "certificate", "certificates",
+        "cert", "certs", "rotation", "rotate", "rotated", "rotating", "api key", "access key", "signing key",
+        "private key", "ssh key", "encryption key",
+    ]),
+    (ChangeType::Job, &[
+        "cron", "cronjob", "crontab", "scheduled job", "scheduled task", "batch job", "job", "jobs", "nightly",
+        "hourly", "every night", "every hour",
+    ]),
+    (ChangeType::Schema, &[
+        "migration", "migrations", "migrate", "migrated", "schema", "reindex", "reindexed", "index", "indexes",
+        "indices", "alter table", "ddl", "column", "columns", "backfill",
+    ]),
+    (ChangeType::Scaling, &[
+        "replica", "replicas", "partition", "partitions", "capacity", "resize", "resized", "scale", "scaled",
+        "scaling", "autoscaling", "autoscaler", "hpa", "shards", "node pool", "instance type", "instance size",
+    ]),
+    (ChangeType::Infrastructure, &[
+        "patch", "patched", "patching", "kernel", "reboot", "rebooted", "upgrade", "upgraded", "maintenance",
+        "firmware", "hardware",
+    ]),
+    (ChangeType::Config, &[
+        "config", "configuration", "configured", "setting", "settings", "parameter", "parameters", "flag", "flags",
+        "sysctl", "tuning", "timeout", "timeouts", "limit", "limits", "pool size",
+    ]),
+    (ChangeType::Deploy, &[
+        "deploy", "deployed", "deployment", "deploying", "redeploy", "redeployed", "release", "released", "ship",
+        "shipped", "rollout", "rolled out", "build", "hotfix",
+    ]),
 ];
 
 /// Lower-case words: letters and digits, everything else a separator.
@@ -697,19 +474,10 @@ fn zone_of(s: &str) -> Option<i32> {
 }
 
 fn month_of(s: &str) -> Option<u32> {
+    #[rustfmt::skip]
     const MONTHS: [&str; 12] = [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
+        "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+        "november", "december",
     ];
     let s = s.trim_end_matches('.');
     // "Mar", "Sept" and "Dec." abbreviate; fewer than three letters do not.
@@ -1208,5 +976,24 @@ mod tests {
         assert_eq!(start("Applied 0001-01-01 00:00 PDT"), None);
         assert_eq!(start("Applied 2026-01-01 00:00 PDT").as_deref(), Some("2026-01-01T07:00:00+00:00"));
         assert!(at("2026-01-01T00:00:00Z") < at("2026-01-02T00:00:00Z"));
+        // Pseudo-random text of the characters dates, times and words are made of.
+        let alphabet: Vec<char> =
+            "0123456789:-–/ TtZz.,;()@*é日every night at hourly minutes deployed window UTC CET 2026-03-18 22:00 to"
+                .chars()
+                .collect();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..2_000 {
+            let mut s = String::new();
+            for _ in 0..(state % 60) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s.push(alphabet[(state % alphabet.len() as u64) as usize]);
+            }
+            let _ = times_in_text(&s);
+            let _ = schedule_in_text(&s);
+            let _ = change_type_from_words(&s, &s);
+            let _ = status_from_words(&s);
+        }
     }
 }

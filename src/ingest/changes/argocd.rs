@@ -23,7 +23,9 @@ pub fn read(v: &Value, m: &ChangesMapping) -> Result<Vec<Item>, String> {
     };
     let op = v.get("status").and_then(|s| s.get("operationState")).filter(|o| o.is_object());
     if history.is_empty() && op.is_none() {
-        return Ok(vec![Item::Ignored(format!("Application {app} has no sync history or operation; nothing to record"))]);
+        return Ok(vec![Item::Ignored(format!(
+            "Application {app} has no sync history or operation; nothing to record"
+        ))]);
     }
     let destination = [str_at(v, &["spec", "destination", "name"]), str_at(v, &["spec", "destination", "server"])]
         .into_iter()

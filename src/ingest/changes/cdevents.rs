@@ -15,8 +15,10 @@ use crate::model::{ChangeFields, ChangeStatus, ChangeType};
 pub fn read(v: &Value) -> Result<Vec<Item>, String> {
     // A structured CloudEvent carries the CDEvent in `data`.
     let event = if v.get("context").is_none() && v.get("data").is_some_and(Value::is_object) { &v["data"] } else { v };
-    let kind = str_at(event, &["context", "type"]).ok_or("no `context.type`; a CDEvent has context.type like dev.cdevents.service.deployed.0.3.0")?;
-    let rest = kind.strip_prefix("dev.cdevents.").ok_or_else(|| format!("`context.type` {kind:?} is not a CDEvents type"))?;
+    let kind = str_at(event, &["context", "type"])
+        .ok_or("no `context.type`; a CDEvent has context.type like dev.cdevents.service.deployed.0.3.0")?;
+    let rest =
+        kind.strip_prefix("dev.cdevents.").ok_or_else(|| format!("`context.type` {kind:?} is not a CDEvents type"))?;
     let mut parts = rest.split('.');
     let (subject, predicate) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
     let id = str_at(event, &["context", "id"]).ok_or("no `context.id`")?;
@@ -89,7 +91,10 @@ pub fn read(v: &Value) -> Result<Vec<Item>, String> {
         start = time_at(content, &["notBefore"])?.or(start);
         end = time_at(content, &["notAfter"])?;
         let window_type = str_at(content, &["windowType"]).unwrap_or("window");
-        text.push(format!("Change window {subject_id} ({window_type}) on {}", str_at(content, &["target", "id"]).unwrap_or("its target")));
+        text.push(format!(
+            "Change window {subject_id} ({window_type}) on {}",
+            str_at(content, &["target", "id"]).unwrap_or("its target")
+        ));
     }
     text.push(format!("CDEvent {kind} from {source}."));
     if let Some(d) = str_at(content, &["description"]) {

@@ -11,7 +11,11 @@ use crate::model::change_text::change_type_from_words;
 use crate::model::{ChangeFields, ChangeStatus, ChangeType};
 
 pub fn read(v: &Value) -> Result<Vec<Item>, String> {
-    let a = v.get("data").and_then(|d| d.get("attributes")).or_else(|| v.get("attributes")).ok_or("no `data.attributes`")?;
+    let a = v
+        .get("data")
+        .and_then(|d| d.get("attributes"))
+        .or_else(|| v.get("attributes"))
+        .ok_or("no `data.attributes`")?;
     let category = str_at(a, &["category"]).unwrap_or_default();
     if category != "change" {
         return Ok(vec![Item::Ignored(format!("a Datadog {category} event, not a change; passed over"))]);

@@ -59,7 +59,9 @@ pub fn read(v: &Value, m: &ChangesMapping) -> Result<Vec<Item>, String> {
     let env = environment.as_deref().unwrap_or("an environment");
     let title = format!("{task} of {full_name} {git_ref} ({short}) to {env}");
     let mut text = vec![title.clone()];
-    for d in [str_at(deployment, &["description"]), status.and_then(|s| str_at(s, &["description"]))].into_iter().flatten() {
+    for d in
+        [str_at(deployment, &["description"]), status.and_then(|s| str_at(s, &["description"]))].into_iter().flatten()
+    {
         text.push(d.to_string());
     }
     if let Some(state) = state {
@@ -114,10 +116,7 @@ mod tests {
     #[test]
     fn repositories_from_api_urls() {
         assert_eq!(repo_of_url("https://api.github.com/repos/octocat/example").as_deref(), Some("octocat/example"));
-        assert_eq!(
-            repo_of_url("https://ghe.example.com/api/v3/repos/a/b/deployments/1").as_deref(),
-            Some("a/b")
-        );
+        assert_eq!(repo_of_url("https://ghe.example.com/api/v3/repos/a/b/deployments/1").as_deref(), Some("a/b"));
         assert_eq!(repo_of_url("https://api.github.com/users/x"), None);
     }
 }

@@ -39,14 +39,18 @@ pub fn read(v: &Value, m: &ChangesMapping) -> Result<Vec<Item>, String> {
 fn event(v: &Value, m: &ChangesMapping) -> Result<Item, String> {
     let reason = str_at(v, &["reason"]).ok_or("no `reason`")?;
     let Some(kind) = m.kubernetes.reasons.iter().find(|(r, _)| r.eq_ignore_ascii_case(reason)).map(|(_, k)| k) else {
-        return Ok(Item::Ignored(format!("event reason {reason} is not a change (ingest/changes.toml [kubernetes.reasons])")));
+        return Ok(Item::Ignored(format!(
+            "event reason {reason} is not a change (ingest/changes.toml [kubernetes.reasons])"
+        )));
     };
-    let change_type = kind.parse::<ChangeType>().map_err(|e| format!("ingest/changes.toml [kubernetes.reasons] {reason}: {e}"))?;
+    let change_type =
+        kind.parse::<ChangeType>().map_err(|e| format!("ingest/changes.toml [kubernetes.reasons] {reason}: {e}"))?;
     // core/v1 `involvedObject`; events.k8s.io/v1 `regarding`.
     let object = v.get("involvedObject").or_else(|| v.get("regarding")).ok_or("no `involvedObject` or `regarding`")?;
     let name = str_at(object, &["name"]).ok_or("the event's object has no name")?;
     let object_kind = str_at(object, &["kind"]).unwrap_or("object");
-    let namespace = str_at(object, &["namespace"]).or_else(|| str_at(v, &["metadata", "namespace"])).unwrap_or("default");
+    let namespace =
+        str_at(object, &["namespace"]).or_else(|| str_at(v, &["metadata", "namespace"])).unwrap_or("default");
     let message = str_at(v, &["message"]).or_else(|| str_at(v, &["note"])).unwrap_or_default();
     let first = time_at(v, &["eventTime"])?
         .or(time_at(v, &["firstTimestamp"])?)
@@ -62,7 +66,8 @@ fn event(v: &Value, m: &ChangesMapping) -> Result<Item, String> {
             format!("events/{namespace}/{event_name}")
         }
     };
-    let status = if reason.eq_ignore_ascii_case("DeploymentRollback") { ChangeStatus::RolledBack } else { ChangeStatus::Done };
+    let status =
+        if reason.eq_ignore_ascii_case("DeploymentRollback") { ChangeStatus::RolledBack } else { ChangeStatus::Done };
     let by = str_at(v, &["reportingController"])
         .or_else(|| str_at(v, &["reportingComponent"]))
         .or_else(|| str_at(v, &["source", "component"]))
@@ -113,10 +118,18 @@ fn rollout(v: &Value, m: &ChangesMapping) -> Result<Item, String> {
     let revision = str_at(v, &["metadata", "annotations", "deployment.kubernetes.io/revision"])
         .map(str::to_string)
         .or_else(|| str_at(v, &["status", "updateRevision"]).map(str::to_string))
-        .or_else(|| v.get("metadata").and_then(|md| md.get("generation")).and_then(Value::as_u64).map(|g| g.to_string()))
-        .ok_or("no rollout revision (deployment.kubernetes.io/revision, status.updateRevision or metadata.generation)")?;
-    let conditions: Vec<&Value> =
-        v.get("status").and_then(|s| s.get("conditions")).and_then(Value::as_array).map(|c| c.iter().collect()).unwrap_or_default();
+        .or_else(|| {
+            v.get("metadata").and_then(|md| md.get("generation")).and_then(Value::as_u64).map(|g| g.to_string())
+        })
+        .ok_or(
+            "no rollout revision (deployment.kubernetes.io/revision, status.updateRevision or metadata.generation)",
+        )?;
+    let conditions: Vec<&Value> = v
+        .get("status")
+        .and_then(|s| s.get("conditions"))
+        .and_then(Value::as_array)
+        .map(|c| c.iter().collect())
+        .unwrap_or_default();
     let progressing = conditions.iter().find(|c| str_at(c, &["type"]) == Some("Progressing"));
     let status = match progressing.and_then(|c| str_at(c, &["reason"])) {
         Some("ProgressDeadlineExceeded") => ChangeStatus::Failed,
@@ -144,7 +157,9 @@ fn rollout(v: &Value, m: &ChangesMapping) -> Result<Item, String> {
         start = writers.last().and_then(|(t, _)| *t);
     }
     let mut labels = BTreeMap::new();
-    for path in [&["metadata", "labels"][..], &["spec", "selector", "matchLabels"], &["spec", "template", "metadata", "labels"]] {
+    for path in
+        [&["metadata", "labels"][..], &["spec", "selector", "matchLabels"], &["spec", "template", "metadata", "labels"]]
+    {
         let mut cur = v;
         let mut found = true;
         for key in path {

@@ -118,7 +118,13 @@ pub fn selects(selector: &str, labels: &std::collections::BTreeMap<String, Strin
 
 /// Links and renders a record: what the answer lists of it, and the version
 /// the ledger stores (its payload is the record, for re-linking).
-pub fn render(at: Place, doc: DocId, record: ChangeRecord, cx: &Context<'_>, report: &mut Report) -> (Stored, NewVersion) {
+pub fn render(
+    at: Place,
+    doc: DocId,
+    record: ChangeRecord,
+    cx: &Context<'_>,
+    report: &mut Report,
+) -> (Stored, NewVersion) {
     let linked = resolve(&record, cx.linker, cx.refs, &cx.config.changes);
     for a in &linked.ambiguous {
         report.warnings.push(Note { at: doc.to_string(), message: format!("{a}; not linked") });

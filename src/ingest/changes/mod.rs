@@ -103,9 +103,9 @@ impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Format, String> {
         let s = s.trim().to_ascii_lowercase();
-        Format::ALL.into_iter().find(|f| f.as_str() == s || (s == "k8s" && *f == Format::Kubernetes)).ok_or_else(
-            || format!("unknown change format {s:?}; expected one of {}", Format::ALL.map(Format::as_str).join(", ")),
-        )
+        Format::ALL.into_iter().find(|f| f.as_str() == s || (s == "k8s" && *f == Format::Kubernetes)).ok_or_else(|| {
+            format!("unknown change format {s:?}; expected one of {}", Format::ALL.map(Format::as_str).join(", "))
+        })
     }
 }
 
@@ -209,6 +209,8 @@ pub struct Ingested {
     pub rejected: Vec<Refused>,
     /// Items that are not changes, and older versions of a change.
     pub ignored: Vec<Refused>,
+    /// The last ledger sequence written (for reading one's own writes).
+    pub last_seq: crate::model::Seq,
 }
 
 /// Why a whole input was refused.
@@ -230,7 +232,8 @@ pub struct Context<'a> {
 /// Reads change events from a body (one request).
 pub async fn ingest_body(ledger: &Ledger, bytes: &[u8], cx: &Context<'_>) -> Result<Ingested, IngestError> {
     let mut out = Ingested { report: Report::new(Source::Changes), ..Ingested::default() };
-    let batch = read_batch(bytes, None, cx).map_err(|e| IngestError::Invalid { path: "body".into(), message: e.to_string() })?;
+    let batch = read_batch(bytes, None, cx)
+        .map_err(|e| IngestError::Invalid { path: "body".into(), message: e.to_string() })?;
     out.report.files = 1;
     let records = accept(batch, &mut out);
     store(ledger, records, cx, &mut out).await?;
@@ -296,7 +299,11 @@ pub fn read_batch(bytes: &[u8], file: Option<&str>, cx: &Context<'_>) -> Result<
             },
         };
         let Some(format) = format else {
-            let why = format!("not a change event in any format FFO reads ({}); formats accepted: {}", read::shape(&value), Format::accepted());
+            let why = format!(
+                "not a change event in any format FFO reads ({}); formats accepted: {}",
+                read::shape(&value),
+                Format::accepted()
+            );
             items.push((place(index), Err(why)));
             continue;
         };
@@ -412,7 +419,10 @@ async fn store(
             && old > new
         {
             out.report.unchanged += 1;
-            let reason = format!("{doc} is stored in a newer version (updated {}); kept that one", crate::model::time::rfc3339(old));
+            let reason = format!(
+                "{doc} is stored in a newer version (updated {}); kept that one",
+                crate::model::time::rfc3339(old)
+            );
             out.ignored.push(Refused { at, reason });
             continue;
         }
@@ -433,7 +443,10 @@ async fn commit(ledger: &Ledger, pending: &mut Vec<(Stored, Change)>, out: &mut 
     let appended = ledger.append(&changes).await?;
     out.report.count(&changes, &appended);
     for (mut s, a) in stored.into_iter().zip(appended) {
-        s.written = matches!(a, Appended::Written(_));
+        if let Appended::Written(seq) = a {
+            s.written = true;
+            out.last_seq = out.last_seq.max(seq);
+        }
         out.stored.push(s);
     }
     Ok(())
@@ -514,4 +527,3 @@ mod ref_kind {
 }
 
 pub use ref_kind::JIRA_PROJECT;
-

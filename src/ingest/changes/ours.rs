@@ -72,11 +72,11 @@ pub fn read(v: &Value) -> Result<ChangeRecord, String> {
         return Err(format!("`end` {e} is before `start` {s}"));
     }
     let schedule = match string(o, "schedule")? {
-        Some(s) => Some(
-            Schedule::from_cron(&s)
-                .or_else(|| schedule_in_text(&s))
-                .ok_or_else(|| format!("`schedule` {s:?} is neither a cron expression (0 2 * * *) nor words like \"every night at 02:00 UTC\""))?,
-        ),
+        Some(s) => Some(Schedule::from_cron(&s).or_else(|| schedule_in_text(&s)).ok_or_else(|| {
+            format!(
+                "`schedule` {s:?} is neither a cron expression (0 2 * * *) nor words like \"every night at 02:00 UTC\""
+            )
+        })?),
         None => schedule_in_text(&words),
     };
     let change_type = match string(o, "type")? {
@@ -106,7 +106,9 @@ pub fn read(v: &Value) -> Result<ChangeRecord, String> {
                 }));
             }
         }
-        Some(_) => return Err("`refs` must be an object: annotation → value, e.g. {\"argocd/app-name\": \"shop\"}".into()),
+        Some(_) => {
+            return Err("`refs` must be an object: annotation → value, e.g. {\"argocd/app-name\": \"shop\"}".into());
+        }
     }
     let mut labels = BTreeMap::new();
     match o.get("labels") {
@@ -224,7 +226,10 @@ mod tests {
         assert!(err(json!({"title": "x", "start": "tuesday"})).contains("`start`"));
         assert!(err(json!({"title": "x", "entities": [1]})).contains("entities[0]"));
         assert!(err(json!({"title": "x", "schedule": "sometimes"})).contains("cron"));
-        assert!(err(json!({"title": "x", "start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"})).contains("before"));
+        assert!(
+            err(json!({"title": "x", "start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"}))
+                .contains("before")
+        );
         assert!(err(json!(["x"])).contains("object"));
     }
 }

@@ -11,8 +11,8 @@ use super::Format;
 /// YAML at all.
 pub fn values(bytes: &[u8]) -> Result<Vec<Result<Value, String>>, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| format!("the input is not UTF-8 text (byte {})", e.valid_up_to()))?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|e| format!("the input is not UTF-8 text (byte {})", e.valid_up_to()))?;
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err("the input is empty".into());
@@ -31,7 +31,8 @@ pub fn values(bytes: &[u8]) -> Result<Vec<Result<Value, String>>, String> {
                 .iter()
                 .enumerate()
                 .map(|(i, l)| {
-                    serde_json::from_str::<Value>(l).map_err(|e| format!("line {} of JSON Lines is not JSON: {e}", i + 1))
+                    serde_json::from_str::<Value>(l)
+                        .map_err(|e| format!("line {} of JSON Lines is not JSON: {e}", i + 1))
                 })
                 .collect();
             if parsed.iter().any(Result::is_ok) {
@@ -192,11 +193,23 @@ mod tests {
     #[test]
     fn formats_are_told_apart_by_their_fields() {
         let f = |v: Value| detect(&v);
-        assert_eq!(f(json!({"context": {"type": "dev.cdevents.service.deployed.0.3.0"}})), Detected::Format(Format::CdEvents));
-        assert_eq!(f(json!({"specversion": "1.0", "type": "dev.cdevents.x", "data": {}})), Detected::Format(Format::CdEvents));
+        assert_eq!(
+            f(json!({"context": {"type": "dev.cdevents.service.deployed.0.3.0"}})),
+            Detected::Format(Format::CdEvents)
+        );
+        assert_eq!(
+            f(json!({"specversion": "1.0", "type": "dev.cdevents.x", "data": {}})),
+            Detected::Format(Format::CdEvents)
+        );
         assert_eq!(f(json!({"deployment": {}, "repository": {}})), Detected::Format(Format::GitHub));
-        assert_eq!(f(json!({"id": 1, "sha": "a", "ref": "main", "task": "deploy", "environment": "p"})), Detected::Format(Format::GitHub));
-        assert_eq!(f(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application"})), Detected::Format(Format::ArgoCd));
+        assert_eq!(
+            f(json!({"id": 1, "sha": "a", "ref": "main", "task": "deploy", "environment": "p"})),
+            Detected::Format(Format::GitHub)
+        );
+        assert_eq!(
+            f(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application"})),
+            Detected::Format(Format::ArgoCd)
+        );
         assert_eq!(f(json!({"apiVersion": "v1", "kind": "Event"})), Detected::Format(Format::Kubernetes));
         assert!(matches!(f(json!({"apiVersion": "v1", "kind": "ConfigMap"})), Detected::Other(_)));
         assert_eq!(f(json!({"routing_key": "k", "payload": {}})), Detected::Format(Format::PagerDuty));

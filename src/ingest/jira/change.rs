@@ -63,11 +63,9 @@ pub fn fields(r: &Read<'_>, mapping: &JiraMapping, warnings: &mut Vec<String>) -
     let stated = times_in_text(&text);
     let schedule = schedule_in_text(&text);
     let status = status_of(r);
-    let start = field_start.or(stated.start).or_else(|| match status {
-        // A finished change without a stated time happened by its resolution.
-        ChangeStatus::Done | ChangeStatus::Failed | ChangeStatus::RolledBack => r.resolved,
-        _ => None,
-    });
+    // A finished change without a stated time happened by its resolution.
+    let finished = matches!(status, ChangeStatus::Done | ChangeStatus::Failed | ChangeStatus::RolledBack);
+    let start = field_start.or(stated.start).or(if finished { r.resolved } else { None });
     let end = field_end.or(stated.end).filter(|e| start.is_none_or(|s| *e >= s));
     let first_value = |names: &[String]| -> Option<String> {
         names.iter().find_map(|name| {
@@ -92,7 +90,10 @@ pub fn fields(r: &Read<'_>, mapping: &JiraMapping, warnings: &mut Vec<String>) -
     }
     let person = |key: &str| {
         r.fields.get(key).and_then(|p| {
-            ["displayName", "name", "accountId"].iter().find_map(|k| p.get(*k).and_then(Value::as_str)).map(str::to_string)
+            ["displayName", "name", "accountId"]
+                .iter()
+                .find_map(|k| p.get(*k).and_then(Value::as_str))
+                .map(str::to_string)
         })
     };
     let environment = match r.fields.get("environment") {
@@ -125,13 +126,16 @@ pub fn fields(r: &Read<'_>, mapping: &JiraMapping, warnings: &mut Vec<String>) -
 /// failed, else the status name, else the status category.
 fn status_of(r: &Read<'_>) -> ChangeStatus {
     let resolution = r.fields.get("resolution").and_then(|v| v.get("name")).and_then(Value::as_str);
-    if let Some(s) = resolution.and_then(status_from_words).filter(|s| matches!(s, ChangeStatus::RolledBack | ChangeStatus::Failed)) {
+    if let Some(s) =
+        resolution.and_then(status_from_words).filter(|s| matches!(s, ChangeStatus::RolledBack | ChangeStatus::Failed))
+    {
         return s;
     }
     if let Some(s) = r.status.and_then(status_from_words) {
         return s;
     }
-    let category = r.fields.get("status").and_then(|s| s.get("statusCategory")).and_then(|c| c.get("key")).and_then(Value::as_str);
+    let category =
+        r.fields.get("status").and_then(|s| s.get("statusCategory")).and_then(|c| c.get("key")).and_then(Value::as_str);
     match category {
         Some("new") => ChangeStatus::Planned,
         Some("indeterminate") => ChangeStatus::InProgress,
@@ -141,7 +145,11 @@ fn status_of(r: &Read<'_>) -> ChangeStatus {
 }
 
 /// The values of a field given by id, or by display name through `names`.
-fn field<'a>(fields: &'a Map<String, Value>, names: Option<&'a Map<String, Value>>, name: &str) -> Vec<(&'a str, &'a Value)> {
+fn field<'a>(
+    fields: &'a Map<String, Value>,
+    names: Option<&'a Map<String, Value>>,
+    name: &str,
+) -> Vec<(&'a str, &'a Value)> {
     let name = name.trim();
     if let Some((id, v)) = fields.get_key_value(name) {
         return vec![(id.as_str(), v)];

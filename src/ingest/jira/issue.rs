@@ -10,8 +10,8 @@ use serde_json::{Map, Value};
 use super::change;
 use crate::ingest::config::{JiraMapping, lookup};
 use crate::ingest::document::HistoryDoc;
-use crate::model::time::{parse_time, rfc3339};
 use crate::ingest::markup::{adf, structure, wiki};
+use crate::model::time::{parse_time, rfc3339};
 use crate::model::{DocId, DocKind, Source};
 
 /// An issue converted, with what was odd about it.

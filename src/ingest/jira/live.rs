@@ -10,14 +10,14 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::export::{self, NotIssues};
 use super::{Latest, Pending, candidates, commit};
-use crate::ingest::config::JiraLive;
-use crate::model::time::parse_time;
 use crate::ingest::changes::RefLookup;
+use crate::ingest::config::JiraLive;
 use crate::ingest::linking::Linker;
 use crate::ingest::remote::Remote;
 use crate::ingest::{IngestConfig, IngestError, Note, Report};
 use crate::ledger::Ledger;
 use crate::model::Source;
+use crate::model::time::parse_time;
 
 /// Which search API a pull pages through (`live.api` in `ingest/jira.toml`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

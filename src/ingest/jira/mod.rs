@@ -22,12 +22,12 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::document::{HistoryDoc, commit_history};
-use crate::model::time::{parse_time, rfc3339};
 use super::changes::{JIRA_PROJECT, RefLookup};
+use super::document::{HistoryDoc, commit_history};
 use super::linking::{Linker, Named};
 use super::{IngestConfig, IngestError, Note, Report};
 use crate::ledger::{Change, Ledger};
+use crate::model::time::{parse_time, rfc3339};
 use crate::model::{DocId, DocKind, Source};
 use export::{Export, Item, NotIssues};
 
