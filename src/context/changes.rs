@@ -71,6 +71,7 @@ impl Service {
         let linker = self.linker();
         let refs = TopologyRefs(&self.projections);
         let cx = Context { config: &self.ingest, linker: &linker, refs: &refs, format };
+        let started = std::time::Instant::now();
         let out = match input {
             ChangeInput::Path(p) => {
                 // A folder can be large: project while it is read, so the
@@ -100,8 +101,17 @@ impl Service {
             IngestError::Invalid { message, .. } => QueryError::BadRequest(message),
             other => QueryError::from(other),
         })?;
+        let read = started.elapsed();
         // Searchable when the call returns; concurrent writers share a pass.
         self.projections.wait_for(&self.ledger, out.last_seq).await?;
+        tracing::info!(
+            stored = out.stored.len(),
+            written = out.report.written,
+            rejected = out.rejected.len(),
+            read_ms = read.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "ingested changes"
+        );
         Ok(out)
     }
 
