@@ -132,6 +132,44 @@ pub fn ingest(r: &IngestAnswer) -> String {
     for d in &r.dangling {
         let _ = write!(out, "\ndangling: {} {} -> {} (not defined anywhere)", d.from, d.field, d.target);
     }
+    if r.relinked > 0 {
+        let _ = write!(out, "\nlinked again: {} stored change(s) that named no known entity", r.relinked);
+    }
+    out
+}
+
+/// Change events stored: one line per change, then what was refused.
+pub fn changes(c: &crate::wire::ChangesStored) -> String {
+    let mut out = format!(
+        "changes: {} stored ({} written, {} unchanged), {} rejected, {} ignored\n",
+        c.stored.len(),
+        c.written,
+        c.unchanged,
+        c.rejected.len(),
+        c.ignored.len()
+    );
+    for s in &c.stored {
+        let when = s.start.as_deref().unwrap_or("no time");
+        let affects = if s.affects.is_empty() {
+            format!("no known entity (tried {})", s.unresolved.join(", "))
+        } else {
+            s.affects.join(", ")
+        };
+        let _ = writeln!(out, "{} [{} {}] {when}: {} -> {affects}", s.doc_id, s.change_type, s.status, s.title);
+    }
+    let place = |file: &Option<String>, index: usize| match file {
+        Some(f) => format!("{f}#{index}"),
+        None => format!("item {index}"),
+    };
+    for r in &c.rejected {
+        let _ = writeln!(out, "rejected {}: {}", place(&r.file, r.index), r.reason);
+    }
+    for r in &c.ignored {
+        let _ = writeln!(out, "ignored {}: {}", place(&r.file, r.index), r.reason);
+    }
+    for w in &c.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
     out
 }
 
@@ -260,16 +298,9 @@ pub fn context(c: &crate::wire::ContextAnswer) -> String {
     }
     for (i, s) in c.changes.iter().enumerate() {
         let kind = s.change.as_ref().map(|ch| format!("{} {}", ch.change_type, ch.status)).unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "{}. [{kind}] {} {} — {}; {} (score {:.2})",
-            i + 1,
-            s.doc_id,
-            s.title,
-            s.when,
-            s.path,
-            s.score
-        );
+        let title = crate::wire::excerpt(&s.title, 90);
+        let _ =
+            writeln!(out, "{}. [{kind}] {} {title} — {}; {} (score {:.2})", i + 1, s.doc_id, s.when, s.path, s.score);
     }
     if !c.active_alerts.is_empty() {
         let _ = writeln!(out, "ALERTS FIRING NEARBY");
@@ -284,7 +315,7 @@ pub fn context(c: &crate::wire::ContextAnswer) -> String {
         let force = if p.in_force { "IN FORCE" } else { "upcoming" };
         let governs = if p.governs_action { "; governs this action" } else { "" };
         let id = p.doc_id.as_deref().or(p.window.as_ref().map(|w| w.id.as_str())).unwrap_or("");
-        let clause = crate::wire::excerpt(&one_line(&p.clause), 200);
+        let clause = crate::wire::excerpt(&one_line(&p.clause), 160);
         let _ = writeln!(out, "- [{} {force}{governs}] {} ({id}; {}): {clause}", p.rule, p.title, p.scope);
     }
     for n in &c.action_notes {

@@ -276,6 +276,8 @@ pub struct IngestAnswer {
     pub warnings: Vec<String>,
     pub notes: Vec<String>,
     pub dangling: Vec<DanglingRef>,
+    /// Stored changes that named no known entity and now do (a catalog import re-links them).
+    pub relinked: usize,
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -303,6 +305,7 @@ impl From<&crate::ingest::Report> for IngestAnswer {
                 .iter()
                 .map(|d| DanglingRef { from: d.from.to_string(), field: d.field.clone(), target: d.target.to_string() })
                 .collect(),
+            relinked: r.relinked,
         }
     }
 }
@@ -1027,6 +1030,103 @@ impl AlertsRecorded {
                     unresolved: r.unresolved.clone(),
                     written: r.written,
                 })
+                .collect(),
+        }
+    }
+}
+
+/// What `POST /v1/changes` (and `ffo ingest changes --json`) did with the
+/// change events it was given.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ChangesStored {
+    /// New changes or new versions written.
+    pub written: usize,
+    /// Changes the ledger already held with the same content.
+    pub unchanged: usize,
+    pub stored: Vec<StoredChange>,
+    /// Items not stored: malformed, or in no format FFO reads; each with its index and why.
+    pub rejected: Vec<RefusedItem>,
+    /// Items that are not changes (an incident event, a Jira export), and older versions of a change.
+    pub ignored: Vec<RefusedItem>,
+    /// Files skipped, names that matched several entities.
+    pub warnings: Vec<String>,
+}
+
+/// One change stored.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct StoredChange {
+    /// The file it came from (`ffo ingest changes` on a folder).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Its place in the body or file (0-based).
+    pub index: usize,
+    /// `changes:{format}/{id}`
+    pub doc_id: String,
+    pub title: String,
+    /// deploy, config, schema, infrastructure, scaling, secret, feature_flag, policy, job, other
+    pub change_type: String,
+    /// planned, in_progress, done, failed, rolled_back
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    /// The entities it touches, resolved.
+    pub affects: Vec<String>,
+    /// When nothing resolved: the references and names tried. The change is kept and linked again after the next catalog import.
+    pub unresolved: Vec<String>,
+    /// False when the ledger already held this content.
+    pub written: bool,
+}
+
+/// An item not stored.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RefusedItem {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    pub index: usize,
+    pub reason: String,
+}
+
+impl From<&crate::ingest::changes::Ingested> for ChangesStored {
+    fn from(i: &crate::ingest::changes::Ingested) -> ChangesStored {
+        let refused = |list: &[crate::ingest::changes::Refused]| {
+            list.iter()
+                .map(|r| RefusedItem { file: r.at.file.clone(), index: r.at.index, reason: r.reason.clone() })
+                .collect()
+        };
+        let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(crate::model::time::rfc3339);
+        ChangesStored {
+            written: i.report.written,
+            unchanged: i.report.unchanged,
+            stored: i
+                .stored
+                .iter()
+                .map(|s| StoredChange {
+                    file: s.at.file.clone(),
+                    index: s.at.index,
+                    doc_id: s.doc.to_string(),
+                    title: s.title.clone(),
+                    change_type: s.change.change_type.to_string(),
+                    status: s.change.status.to_string(),
+                    start: time(s.change.start),
+                    end: time(s.change.end),
+                    schedule: s.change.schedule.as_ref().map(|s| s.text.clone()),
+                    affects: s.affects.iter().map(|e| e.to_string()).collect(),
+                    unresolved: s.unresolved.clone(),
+                    written: s.written,
+                })
+                .collect(),
+            rejected: refused(&i.rejected),
+            ignored: refused(&i.ignored),
+            warnings: i
+                .report
+                .warnings
+                .iter()
+                .chain(i.report.skipped.iter().filter(|n| !i.rejected.iter().any(|r| r.at.to_string() == n.at)))
+                .map(|n| n.to_string())
                 .collect(),
         }
     }

@@ -607,7 +607,11 @@ async fn live_pull_v3_pages_by_token_and_resumes_from_the_cursor() {
         assert_eq!(seen.throttled, 1);
         assert_eq!(seen.queries.len(), 2);
         let first = &seen.queries[0];
-        assert_eq!(first["jql"], "issuetype in (Incident, Postmortem, Problem) ORDER BY updated ASC");
+        // Change issue types and change labels are pulled too (issue 8).
+        assert_eq!(
+            first["jql"],
+            r#"issuetype in (Incident, Postmortem, Problem, Change, "Change Request", "[System] Change") OR labels in (change, change-window, maintenance, policy) ORDER BY updated ASC"#
+        );
         assert_eq!(first["maxResults"], "100");
         assert_eq!(first["fields"], "*all");
         assert!(!first.contains_key("nextPageToken"));
@@ -626,7 +630,7 @@ async fn live_pull_v3_pages_by_token_and_resumes_from_the_cursor() {
     assert_eq!(jqls.len(), 4);
     assert_eq!(
         jqls[2],
-        "(issuetype in (Incident, Postmortem, Problem)) AND updated >= \"2026/11/19 16:20\" ORDER BY updated ASC"
+        r#"(issuetype in (Incident, Postmortem, Problem, Change, "Change Request", "[System] Change") OR labels in (change, change-window, maintenance, policy)) AND updated >= "2026/11/19 16:20" ORDER BY updated ASC"#
     );
     assert_eq!(jqls[3], jqls[2]);
     assert!(live::notes(&report).iter().any(|n| n.contains("pulled 2 page(s)")), "{report:#}");

@@ -65,12 +65,15 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         timeout_ms: u64,
     },
-    /// Ingest a source: catalog, rdf, runbooks, postmortems, jira, confluence, alerts (or all: every source folder under PATH)
+    /// Ingest a source: catalog, rdf, runbooks, postmortems, jira, confluence, changes, alerts (or all: every source folder under PATH)
     Ingest {
-        /// catalog, rdf, runbooks, postmortems, jira, confluence, alerts (webhook payloads), or all
+        /// catalog, rdf, runbooks, postmortems, jira, confluence, changes (change events), alerts (webhook payloads), or all
         source: String,
         /// A file or folder; for jira and confluence also a base URL to pull from
         target: String,
+        /// For changes: read every file in this format (ffo, cdevents, github, argocd, kubernetes, pagerduty, datadog) instead of recognising it
+        #[arg(long)]
+        format: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -264,7 +267,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::SparqlWorker { .. } => {
             unreachable!("handled before the data directory is opened")
         }
-        Command::Ingest { source, target, json } => ingest(&service, &admin, &source, &target, json).await?,
+        Command::Ingest { source, target, format, json } => {
+            if source == "changes" {
+                let input = crate::context::ChangeInput::Path(&target);
+                match service.ingest_changes(&admin, input, format.as_deref()).await {
+                    Ok(out) => {
+                        let w = wire::ChangesStored::from(&out);
+                        if json {
+                            println!("{}", serde_json::to_string_pretty(&w)?);
+                        } else {
+                            print!("{}", render::changes(&w));
+                        }
+                        if out.report.failed() { ExitCode::from(3) } else { ExitCode::SUCCESS }
+                    }
+                    Err(e) => fail(&e),
+                }
+            } else if format.is_some() {
+                eprintln!("error: --format is for `ffo ingest changes`");
+                ExitCode::from(2)
+            } else {
+                ingest(&service, &admin, &source, &target, json).await?
+            }
+        }
         Command::Search { query, entity, kind, since, until, limit, json } => {
             let req = SearchRequest { query, entity, kind, since, until, limit: Some(limit) };
             answer(service.search(&admin, &req).await, json, |a| {
@@ -454,7 +478,10 @@ fn fail(e: &QueryError) -> ExitCode {
 }
 
 /// The source folders `ingest all` looks for, in dependency order: the
-/// estate first, so that history can be linked to it.
+/// estate first, so that history can be linked to it. Change records kept
+/// in a tracker's own export (`changes/jira`, `changes/confluence`) go in
+/// through that source; `changes` reads the change events and passes the
+/// exports over.
 const ALL: &[(&str, Source)] = &[
     ("catalog", Source::Catalog),
     ("rdf", Source::Rdf),
@@ -462,6 +489,9 @@ const ALL: &[(&str, Source)] = &[
     ("postmortems", Source::Postmortems),
     ("jira", Source::Jira),
     ("confluence", Source::Confluence),
+    ("changes/jira", Source::Jira),
+    ("changes/confluence", Source::Confluence),
+    ("changes", Source::Changes),
     ("alerts", Source::Alert),
 ];
 

@@ -5,6 +5,7 @@
 
 mod action;
 mod blast;
+mod changes;
 mod check;
 mod entity;
 mod search;
@@ -28,6 +29,7 @@ pub use action::{
     Place, PolicyItem, Ranked, Suspect, Targeting, alert_words,
 };
 pub use blast::{BlastOptions, BlastRadius, Totals};
+pub use changes::ChangeInput;
 pub use check::{CheckReport, UnknownLevel};
 pub use entity::{DocLink, EntityView, Fact, Link, Provenance};
 pub use search::{DocumentView, SearchAnswer, SearchRequest, parse_when};
@@ -349,9 +351,21 @@ impl Service {
         };
         let report = self.ingest_source(source, target, path).await;
         follower.abort();
-        let report = report?;
+        let mut report = report?;
         let written = started.elapsed();
         self.projections.catch_up(&self.ledger).await?;
+        // Names a catalog import makes known may resolve stored changes.
+        if source == Source::Catalog {
+            let relinked = self.relink_changes().await?;
+            report.relinked = relinked.linked.len();
+            for (doc, affects) in relinked.linked {
+                let ids: Vec<String> = affects.iter().map(EntityId::to_string).collect();
+                report.notes.push(crate::ingest::Note {
+                    at: doc.to_string(),
+                    message: format!("linked again: now affects {}", ids.join(", ")),
+                });
+            }
+        }
         tracing::info!(
             %source,
             documents = report.documents,
@@ -378,15 +392,21 @@ impl Service {
             }
             Source::Jira => {
                 let token = self.tokens.jira.as_deref();
-                ingest::jira::ingest(&self.ledger, target, &self.ingest, &self.linker(), token).await?
+                let refs = changes::TopologyRefs(&self.projections);
+                ingest::jira::ingest(&self.ledger, target, &self.ingest, &self.linker(), &refs, token).await?
             }
             Source::Confluence => {
                 let token = self.tokens.confluence.as_deref();
                 ingest::confluence::ingest(&self.ledger, target, &self.ingest, &self.linker(), token).await?
             }
+            Source::Changes => {
+                let (linker, refs) = (self.linker(), changes::TopologyRefs(&self.projections));
+                let cx = ingest::changes::Context { config: &self.ingest, linker: &linker, refs: &refs, format: None };
+                ingest::changes::ingest_path(&self.ledger, path, &cx).await?.report
+            }
             Source::Outcome | Source::Alert => {
                 return Err(QueryError::BadRequest(format!(
-                    "{source} is not ingested from files; sources: catalog, rdf, runbooks, postmortems, jira, confluence"
+                    "{source} is not ingested from files; sources: catalog, rdf, runbooks, postmortems, jira, confluence, changes"
                 )));
             }
         })

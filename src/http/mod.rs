@@ -59,6 +59,7 @@ pub fn router(state: AppState, config: &HttpConfig, mcp: Router<AppState>) -> Ro
         .route("/v1/outcomes/{id}/confirm", axum::routing::post(confirm_outcome))
         .route("/v1/outcomes/{id}/retract", axum::routing::post(retract_outcome))
         .route("/v1/alerts", axum::routing::post(alerts))
+        .route("/v1/changes", axum::routing::post(changes))
         .route("/v1/documents/{*id}", get(document))
         .route("/sparql", get(sparql_get).post(sparql_post))
         .merge(mcp)
@@ -341,6 +342,26 @@ async fn alerts(
     let alerts = crate::ingest::alerts::parse(&v).map_err(QueryError::BadRequest)?;
     let recorded = state.service.record_alerts(&caller, &alerts).await?;
     Ok(Json(wire::AlertsRecorded::new(&recorded)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangesParams {
+    format: Option<String>,
+}
+
+/// Change events in any format FFO reads (CDEvents, GitHub deployments, Argo
+/// CD, Kubernetes, PagerDuty, Datadog, FFO's own form), one or many.
+async fn changes(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    params: Result<Query<ChangesParams>, axum::extract::rejection::QueryRejection>,
+    body: Bytes,
+) -> Result<Json<wire::ChangesStored>, ApiError> {
+    let Query(p) = params.map_err(|e| QueryError::BadRequest(format!("{e}; parameters: format")))?;
+    let input = crate::context::ChangeInput::Body(&body);
+    let stored = state.service.ingest_changes(&caller, input, p.format.as_deref()).await?;
+    Ok(Json(wire::ChangesStored::from(&stored)))
 }
 
 async fn document(

@@ -107,6 +107,8 @@ struct Entity {
     environment: Option<String>,
     classification: Option<String>,
     aliases: Vec<String>,
+    /// (annotation, value) of the annotations change events are mapped through.
+    external_refs: Vec<(String, String)>,
     /// this --relation--> target, with the field that said so.
     relations: Vec<(Relation, &'static str, EntityId)>,
     /// source --relation--> this (dependencyOf, apiConsumedBy, members, children).
@@ -141,6 +143,9 @@ impl Entity {
         for t in &self.tags {
             out.push(Triple::new(s.clone(), vocab::TAG, lit(t)));
         }
+        for (key, value) in &self.external_refs {
+            out.push(Triple::new(s.clone(), vocab::EXTERNAL_REF, lit(&format!("{key}={value}"))));
+        }
         for (rel, _, target) in &self.relations {
             out.push(Triple::new(
                 s.clone(),
@@ -174,7 +179,8 @@ fn read_catalog(path: &Path, config: &IngestConfig, report: &mut Report) -> Resu
             message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
         })?;
         report.files += 1;
-        let parsed = parse_file(&file, &text, &config.catalog, &config.scale, report)?;
+        let refs: Vec<&str> = config.changes.annotations().into_iter().collect();
+        let parsed = parse_file(&file, &text, &config.catalog, &config.scale, &refs, report)?;
         for target in parsed.targets {
             queue.push_back(target);
         }
@@ -194,6 +200,7 @@ fn parse_file(
     text: &str,
     mapping: &CatalogMapping,
     scale: &ClassificationScale,
+    refs: &[&str],
     report: &mut Report,
 ) -> Result<ParsedFile, IngestError> {
     let mut out = ParsedFile { entities: Vec::new(), targets: Vec::new() };
@@ -221,7 +228,7 @@ fn parse_file(
             out.targets.extend(location_targets(path, &value, &at, report));
             continue;
         }
-        match entity(&kind, &value, mapping, scale, &at, report) {
+        match entity(&kind, &value, mapping, scale, refs, &at, report) {
             Ok(Some(e)) => out.entities.push(e),
             Ok(None) => {}
             Err(EntityError::Bad(message)) => {
@@ -286,6 +293,7 @@ fn entity(
     v: &Value,
     mapping: &CatalogMapping,
     scale: &ClassificationScale,
+    refs: &[&str],
     at: &str,
     report: &mut Report,
 ) -> Result<Option<Entity>, EntityError> {
@@ -346,6 +354,8 @@ fn entity(
     let aliases = annotation(&a.aliases)
         .map(|s| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
         .unwrap_or_default();
+    // The names other systems give it (ingest/changes.toml [refs]).
+    let external_refs = refs.iter().filter_map(|key| Some((key.to_string(), annotation(key)?))).collect();
 
     let mut e = Entity {
         id,
@@ -360,6 +370,7 @@ fn entity(
         environment: annotation(&a.environment),
         classification,
         aliases,
+        external_refs,
         relations: Vec::new(),
         reverse: Vec::new(),
     };

@@ -32,6 +32,7 @@ pub struct IngestConfig {
     pub confluence: ConfluenceMapping,
     pub jira: JiraMapping,
     pub alerts: AlertMapping,
+    pub changes: ChangesMapping,
     pub scale: ClassificationScale,
     /// Largest single document (file, page, issue) accepted.
     pub max_document_bytes: u64,
@@ -54,6 +55,7 @@ impl IngestConfig {
             confluence: load_one(dir, "confluence.toml", include_str!("../../ingest/confluence.toml"))?,
             jira: load_one(dir, "jira.toml", include_str!("../../ingest/jira.toml"))?,
             alerts: load_one(dir, "alerts.toml", include_str!("../../ingest/alerts.toml"))?,
+            changes: load_one(dir, "changes.toml", include_str!("../../ingest/changes.toml"))?,
             scale,
             max_document_bytes,
             max_export_bytes: DEFAULT_MAX_EXPORT_BYTES,
@@ -149,7 +151,28 @@ pub struct JiraMapping {
     pub kinds: BTreeMap<String, Vec<String>>,
     /// Severity → priorities.
     pub severity: BTreeMap<String, Vec<String>>,
+    /// Document kind → labels that give an issue of another type that kind.
+    #[serde(default)]
+    pub label_kinds: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub changes: JiraChanges,
     pub live: JiraLive,
+}
+
+/// `[changes]` of `ingest/jira.toml`: which issues are changes beyond the
+/// change issue types, and the change-management fields, by name or id.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JiraChanges {
+    /// Issue types whose issues are changes when their labels or their text say so.
+    pub task_types: Vec<String>,
+    /// Fields holding when the change started (or is planned to); the first with a value wins.
+    pub start: Vec<String>,
+    pub end: Vec<String>,
+    pub change_type: Vec<String>,
+    pub risk: Vec<String>,
+    /// Fields naming what the change touches (they become `affects`).
+    pub affected: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,6 +182,42 @@ pub struct JiraLive {
     pub api: String,
     pub page_size: u32,
     pub fields: Vec<String>,
+}
+
+/// `ingest/changes.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangesMapping {
+    /// The kind of reference a format carries (`repository`, `argocd_app`,
+    /// ...) → the catalog annotations whose values it is matched against.
+    pub refs: BTreeMap<String, Vec<String>>,
+    /// Annotations whose value is a label selector.
+    pub selectors: Vec<String>,
+    pub kubernetes: KubernetesChanges,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubernetesChanges {
+    /// Event reason → change type.
+    pub reasons: BTreeMap<String, String>,
+}
+
+impl ChangesMapping {
+    /// The annotations a reference of `kind` is matched against.
+    pub fn annotations_for(&self, kind: &str) -> &[String] {
+        self.refs.get(kind).map_or(&[], Vec::as_slice)
+    }
+
+    /// Every annotation change events are matched against: what catalog
+    /// ingest keeps as external references.
+    pub fn annotations(&self) -> std::collections::BTreeSet<&str> {
+        self.refs.values().flatten().map(String::as_str).collect()
+    }
+
+    pub fn is_selector(&self, annotation: &str) -> bool {
+        self.selectors.iter().any(|s| s == annotation)
+    }
 }
 
 /// `ingest/alerts.toml`.
@@ -183,6 +242,12 @@ mod tests {
     fn built_in_mappings_parse_and_unknown_keys_are_refused() {
         let config = IngestConfig::default();
         assert_eq!(config.catalog.annotations.tier, "ffo/tier");
+        assert!(config.changes.annotations().contains("github.com/project-slug"));
+        assert_eq!(config.changes.annotations_for("argocd_app"), ["argocd/app-name"]);
+        assert!(config.changes.is_selector("backstage.io/kubernetes-label-selector"));
+        assert!(lookup(&config.jira.kinds, "[System] Change") == Some("change"));
+        assert!(config.jira.changes.start.iter().any(|f| f == "Planned start"));
+        assert!(config.jira.live.jql.contains("\"[System] Change\""), "{}", config.jira.live.jql);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
             dir.path().join("catalog.toml"),

@@ -63,6 +63,9 @@ pub struct HistoryDoc {
     pub outcome: Option<OutcomeFields>,
     /// Set for changes: type, status, when, schedule, who.
     pub change: Option<ChangeFields>,
+    /// A change event's references and names that resolved to no entity
+    /// (`ffo:unresolvedRef`): a later catalog import re-links it.
+    pub unresolved_refs: Vec<String>,
     pub postmortem: Postmortem,
     pub runbook: Runbook,
     /// The raw document as the source sent it.
@@ -97,6 +100,7 @@ impl HistoryDoc {
             fingerprint: None,
             outcome: None,
             change: None,
+            unresolved_refs: Vec::new(),
             postmortem: Postmortem::default(),
             runbook: Runbook::default(),
             payload: Vec::new(),
@@ -197,6 +201,7 @@ impl HistoryDoc {
             (vocab::LABEL, &self.labels),
             (vocab::ANCESTOR, &self.ancestors),
             (vocab::ALERT_NAME, &self.alerts),
+            (vocab::UNRESOLVED_REF, &self.unresolved_refs),
         ] {
             for v in values.iter().filter(|v| !v.trim().is_empty()) {
                 out.push(Triple::new(s.clone(), p, lit(v.trim())));

@@ -8,6 +8,7 @@
 
 pub mod alerts;
 pub mod catalog;
+pub mod changes;
 pub mod config;
 pub mod confluence;
 pub mod document;
@@ -102,6 +103,9 @@ pub struct Report {
     /// document, a file that is not a catalog entity).
     pub notes: Vec<Note>,
     pub dangling: Vec<Dangling>,
+    /// Stored changes that named no known entity and now do (after a
+    /// catalog import).
+    pub relinked: usize,
 }
 
 impl Report {

@@ -533,6 +533,23 @@ impl Pool {
         })
     }
 
+    pub(super) async fn updated_of_doc(&self, doc: &DocId) -> Result<Option<String>, LedgerError> {
+        on_pool!(self, p => {
+            let row = sqlx::query(
+                "SELECT e.source_updated FROM documents d JOIN entries e ON e.seq = d.seq \
+                 WHERE d.doc_id = $1 AND d.deleted = 0",
+            )
+            .bind(doc.to_string())
+            .fetch_optional(p)
+            .await
+            .map_err(LedgerError::query("read a source time"))?;
+            match row {
+                Some(r) => r.try_get::<Option<String>, _>(0).map_err(LedgerError::query("read a source time")),
+                None => Ok(None),
+            }
+        })
+    }
+
     pub(super) async fn payload(&self, seq: Seq) -> Result<Option<Vec<u8>>, LedgerError> {
         on_pool!(self, p => {
             let row = sqlx::query("SELECT payload FROM entries WHERE seq = $1")

@@ -316,6 +316,11 @@ impl Ledger {
         self.pool.updated_of(source).await
     }
 
+    /// The source's own last-updated time of one live document.
+    pub async fn updated_of_doc(&self, doc: &DocId) -> Result<Option<String>, LedgerError> {
+        self.pool.updated_of_doc(doc).await
+    }
+
     /// The raw payload of a document's entry.
     pub async fn payload(&self, seq: Seq) -> Result<Option<Vec<u8>>, LedgerError> {
         self.pool.payload(seq).await

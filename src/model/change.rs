@@ -8,7 +8,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 /// What kind of change.
@@ -157,6 +157,125 @@ pub struct Schedule {
     pub text: String,
 }
 
+impl Every {
+    /// Whether the numbers are in range (an hour below 24, ...).
+    pub fn is_valid(self) -> bool {
+        match self {
+            Every::Minutes { n } => n > 0 && n <= 7 * 24 * 60,
+            Every::Hour { minute } => minute < 60,
+            Every::Day { hour, minute } => hour < 24 && minute < 60,
+            Every::Week { weekday, hour, minute } => weekday < 7 && hour < 24 && minute < 60,
+        }
+    }
+
+    /// The last time this fires at or before `t`. `Minutes { n }` fires every
+    /// `n` minutes counted from midnight UTC (so every 15 minutes is :00,
+    /// :15, :30, :45, as cron's `*/15` is). `None` for invalid numbers.
+    pub fn last_at_or_before(self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        if !self.is_valid() {
+            return None;
+        }
+        let day = t.date_naive();
+        let at = |d: NaiveDate, h: u8, m: u8| {
+            NaiveTime::from_hms_opt(u32::from(h), u32::from(m), 0).map(|time| d.and_time(time).and_utc())
+        };
+        match self {
+            Every::Minutes { n } => {
+                let since_midnight = i64::from(t.hour() * 60 + t.minute());
+                let back = since_midnight % i64::from(n);
+                let floor = t.with_second(0)?.with_nanosecond(0)?;
+                floor.checked_sub_signed(Duration::try_minutes(back)?)
+            }
+            Every::Hour { minute } => {
+                let this_hour = t.with_minute(u32::from(minute))?.with_second(0)?.with_nanosecond(0)?;
+                if this_hour <= t { Some(this_hour) } else { this_hour.checked_sub_signed(Duration::try_hours(1)?) }
+            }
+            Every::Day { hour, minute } => {
+                let today = at(day, hour, minute)?;
+                if today <= t { Some(today) } else { at(day.pred_opt()?, hour, minute) }
+            }
+            Every::Week { weekday, hour, minute } => {
+                let back = (7 + t.weekday().num_days_from_monday() - u32::from(weekday)) % 7;
+                let that_day = day.checked_sub_days(chrono::Days::new(u64::from(back)))?;
+                let candidate = at(that_day, hour, minute)?;
+                if candidate <= t { Some(candidate) } else { candidate.checked_sub_signed(Duration::try_days(7)?) }
+            }
+        }
+    }
+}
+
+impl Schedule {
+    /// The last run at or before `t`.
+    pub fn last_run_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.every.last_at_or_before(t)
+    }
+
+    /// A schedule from a cron expression: five fields (`0 2 * * *`,
+    /// `*/15 * * * *`, `30 4 * * 0`, `0 */6 * * *`) or a macro (`@daily`,
+    /// `@hourly`, `@weekly`, `@midnight`). Times are UTC. `None` for what a
+    /// recurring [`Every`] cannot say (a day of the month, lists, ranges).
+    pub fn from_cron(expr: &str) -> Option<Schedule> {
+        let text = expr.trim();
+        let every = match text.to_ascii_lowercase().as_str() {
+            "@hourly" => Every::Hour { minute: 0 },
+            "@daily" | "@midnight" => Every::Day { hour: 0, minute: 0 },
+            "@weekly" => Every::Week { weekday: 6, hour: 0, minute: 0 },
+            _ => {
+                let fields: Vec<&str> = text.split_whitespace().collect();
+                let [minute, hour, dom, month, dow] = fields.as_slice() else {
+                    return None;
+                };
+                if *dom != "*" || *month != "*" {
+                    return None;
+                }
+                let number = |s: &str, max: u8| s.parse::<u8>().ok().filter(|n| *n <= max);
+                let step = |s: &str| s.strip_prefix("*/").and_then(|n| n.parse::<u32>().ok()).filter(|n| *n > 0);
+                match (*minute, *hour, *dow) {
+                    ("*", "*", "*") => Every::Minutes { n: 1 },
+                    (m, "*", "*") if step(m).is_some() => Every::Minutes { n: step(m)? },
+                    (m, "*", "*") => Every::Hour { minute: number(m, 59)? },
+                    (m, h, "*") if step(h).is_some() && number(m, 59) == Some(0) => {
+                        Every::Minutes { n: step(h)?.checked_mul(60)? }
+                    }
+                    (m, h, "*") => Every::Day { hour: number(h, 23)?, minute: number(m, 59)? },
+                    (m, h, d) => {
+                        Every::Week { weekday: cron_weekday(d)?, hour: number(h, 23)?, minute: number(m, 59)? }
+                    }
+                }
+            }
+        };
+        every.is_valid().then(|| Schedule { every, text: text.to_string() })
+    }
+}
+
+/// A cron day of the week (0 or 7 Sunday, 1 Monday, or a name) as 0 = Monday.
+fn cron_weekday(s: &str) -> Option<u8> {
+    const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+    let s = s.to_ascii_lowercase();
+    if let Some(i) = NAMES.iter().position(|n| s == *n) {
+        return u8::try_from(i).ok();
+    }
+    match s.parse::<u8>().ok()? {
+        0 | 7 => Some(6),
+        d @ 1..=6 => Some(d - 1),
+        _ => None,
+    }
+}
+
+impl ChangeStatus {
+    /// Where a change stands by the clock alone, for sources that say when
+    /// but not how it went: planned before it starts, in progress until it
+    /// ends, done after. A change without times is taken as done (it was
+    /// recorded).
+    pub fn from_times(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>, now: DateTime<Utc>) -> ChangeStatus {
+        match (start, end) {
+            (Some(s), _) if s > now => ChangeStatus::Planned,
+            (_, Some(e)) if e > now => ChangeStatus::InProgress,
+            _ => ChangeStatus::Done,
+        }
+    }
+}
+
 /// What a change document adds to a history document. Times are UTC.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeFields {
@@ -240,5 +359,63 @@ impl ActionVerb {
 impl fmt::Display for ActionVerb {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap()
+    }
+
+    fn last(every: Every, at: &str) -> String {
+        every.last_at_or_before(t(at)).map(|t| t.to_rfc3339()).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_last_run_of_each_kind_of_schedule() {
+        let nightly = Every::Day { hour: 2, minute: 0 };
+        assert_eq!(last(nightly, "2026-03-18T02:10:00Z"), "2026-03-18T02:00:00+00:00");
+        assert_eq!(last(nightly, "2026-03-18T01:59:59Z"), "2026-03-17T02:00:00+00:00");
+        assert_eq!(last(nightly, "2026-03-18T02:00:00Z"), "2026-03-18T02:00:00+00:00", "at counts");
+        assert_eq!(last(Every::Hour { minute: 0 }, "2026-03-18T10:20:00Z"), "2026-03-18T10:00:00+00:00");
+        assert_eq!(last(Every::Hour { minute: 30 }, "2026-03-18T00:20:00Z"), "2026-03-17T23:30:00+00:00");
+        assert_eq!(last(Every::Minutes { n: 15 }, "2026-03-18T10:44:59Z"), "2026-03-18T10:30:00+00:00");
+        // 2026-03-18 is a Wednesday; Sunday is weekday 6.
+        let sunday = Every::Week { weekday: 6, hour: 4, minute: 0 };
+        assert_eq!(last(sunday, "2026-03-18T12:00:00Z"), "2026-03-15T04:00:00+00:00");
+        assert_eq!(last(sunday, "2026-03-15T03:00:00Z"), "2026-03-08T04:00:00+00:00");
+        assert_eq!(last(Every::Day { hour: 24, minute: 0 }, "2026-03-18T12:00:00Z"), "", "invalid hour");
+        assert_eq!(last(Every::Minutes { n: 0 }, "2026-03-18T12:00:00Z"), "");
+    }
+
+    #[test]
+    fn cron_expressions_and_macros() {
+        let every = |e: &str| Schedule::from_cron(e).map(|s| s.every);
+        assert_eq!(every("0 2 * * *"), Some(Every::Day { hour: 2, minute: 0 }));
+        assert_eq!(every("30 3 * * *"), Some(Every::Day { hour: 3, minute: 30 }));
+        assert_eq!(every("0 * * * *"), Some(Every::Hour { minute: 0 }));
+        assert_eq!(every("*/15 * * * *"), Some(Every::Minutes { n: 15 }));
+        assert_eq!(every("0 */6 * * *"), Some(Every::Minutes { n: 360 }));
+        assert_eq!(every("0 4 * * 0"), Some(Every::Week { weekday: 6, hour: 4, minute: 0 }));
+        assert_eq!(every("0 4 * * MON"), Some(Every::Week { weekday: 0, hour: 4, minute: 0 }));
+        assert_eq!(every("@daily"), Some(Every::Day { hour: 0, minute: 0 }));
+        assert_eq!(every("@hourly"), Some(Every::Hour { minute: 0 }));
+        for unsupported in ["0 2 1 * *", "0 2 * * 1-5", "61 2 * * *", "0 25 * * *", "a b c d e", "0 2 * *", ""] {
+            assert_eq!(every(unsupported), None, "{unsupported}");
+        }
+        assert_eq!(Schedule::from_cron(" 0 2 * * * ").unwrap().text, "0 2 * * *");
+    }
+
+    #[test]
+    fn status_by_the_clock() {
+        let now = t("2026-03-18T12:00:00Z");
+        let (before, after) = (Some(t("2026-03-18T10:00:00Z")), Some(t("2026-03-18T14:00:00Z")));
+        assert_eq!(ChangeStatus::from_times(after, None, now), ChangeStatus::Planned);
+        assert_eq!(ChangeStatus::from_times(before, after, now), ChangeStatus::InProgress);
+        assert_eq!(ChangeStatus::from_times(before, None, now), ChangeStatus::Done);
+        assert_eq!(ChangeStatus::from_times(None, None, now), ChangeStatus::Done);
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod change;
+pub mod change_text;
 pub mod document;
 pub mod policy;
 pub mod time;
@@ -135,10 +136,12 @@ pub enum Source {
     Postmortems,
     Outcome,
     Alert,
+    /// Change events pushed by pipelines (`POST /v1/changes`, `ffo ingest changes`).
+    Changes,
 }
 
 impl Source {
-    pub const ALL: [Source; 8] = [
+    pub const ALL: [Source; 9] = [
         Source::Catalog,
         Source::Rdf,
         Source::Runbooks,
@@ -147,6 +150,7 @@ impl Source {
         Source::Postmortems,
         Source::Outcome,
         Source::Alert,
+        Source::Changes,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -159,6 +163,7 @@ impl Source {
             Source::Postmortems => "postmortems",
             Source::Outcome => "outcome",
             Source::Alert => "alert",
+            Source::Changes => "changes",
         }
     }
 }

@@ -34,6 +34,7 @@ terms! {
     WINDOW_START = "windowStart";
     WINDOW_END = "windowEnd";
     FREEZE = "freeze";
+    EXTERNAL_REF = "externalRef";
     // documents
     DOCUMENT = "Document";
     CATALOG_FILE = "CatalogFile";
@@ -51,6 +52,7 @@ terms! {
     SCHEDULE = "schedule";
     RISK = "risk";
     REVISION = "revision";
+    UNRESOLVED_REF = "unresolvedRef";
     OUTCOME = "Outcome";
     ALERT_FIRING = "AlertFiring";
     SOURCE = "source";

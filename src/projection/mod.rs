@@ -381,6 +381,7 @@ fn topology_predicates() -> Vec<NamedNodeRef<'static>> {
         vocab::WINDOW_START,
         vocab::WINDOW_END,
         vocab::FREEZE,
+        vocab::EXTERNAL_REF,
     ];
     p.extend(RELATION_IRIS.iter().copied());
     p

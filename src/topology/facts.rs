@@ -32,6 +32,8 @@ pub struct EntityFacts {
     pub window_start: Option<String>,
     pub window_end: Option<String>,
     pub freeze: Option<bool>,
+    /// (annotation, value) pairs other systems know it by.
+    pub external_refs: Vec<(String, String)>,
 }
 
 /// Everything one document says about entities.
@@ -104,6 +106,8 @@ impl DocFacts {
                 facts.window_end = text();
             } else if p == vocab::FREEZE {
                 facts.freeze = text().map(|t| t == "true" || t == "1");
+            } else if p == vocab::EXTERNAL_REF {
+                facts.external_refs.extend(text().as_deref().and_then(super::refs::split_ref));
             }
         }
         for f in out.entities.values_mut() {
@@ -111,6 +115,8 @@ impl DocFacts {
             f.aliases.dedup();
             f.tags.sort();
             f.tags.dedup();
+            f.external_refs.sort();
+            f.external_refs.dedup();
         }
         out.edges.sort();
         out.edges.dedup();
@@ -164,6 +170,11 @@ impl DocFacts {
             for t in &f.tags {
                 if !info.tags.contains(t) {
                     info.tags.push(t.clone());
+                }
+            }
+            for r in &f.external_refs {
+                if !info.external_refs.contains(r) {
+                    info.external_refs.push(r.clone());
                 }
             }
             if f.window_start.is_some() || f.window_end.is_some() || f.freeze.is_some() {

@@ -9,6 +9,7 @@
 mod causal;
 mod facts;
 mod impact;
+mod refs;
 mod resolve;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -43,6 +44,8 @@ pub struct EntityInfo {
     pub spec_type: Option<String>,
     pub tags: Vec<String>,
     pub window: Option<Window>,
+    /// (annotation, value): the names other systems give it (`github.com/project-slug`, ...).
+    pub external_refs: Vec<(String, String)>,
     /// Outgoing relations of every kind.
     pub relations: Vec<(Relation, EntityId)>,
     /// The documents (graph IRIs) that said something about it.
@@ -66,6 +69,7 @@ impl EntityInfo {
             spec_type: None,
             tags: Vec::new(),
             window: None,
+            external_refs: Vec::new(),
             relations: Vec::new(),
             sources: Vec::new(),
         }
@@ -112,6 +116,7 @@ pub struct Topology {
     /// Which documents declare facts about each entity.
     contributors: HashMap<EntityId, BTreeSet<String>>,
     names: resolve::NameIndex,
+    refs: refs::RefIndex,
     /// Bumped whenever an entity's names or facts change (caches key on it).
     generation: u64,
     /// The compact impact index, built on first use after a change.
@@ -128,6 +133,7 @@ impl Topology {
             contributions: HashMap::new(),
             contributors: HashMap::new(),
             names: resolve::NameIndex::default(),
+            refs: refs::RefIndex::default(),
             generation: 0,
             index: std::sync::OnceLock::new(),
         }
@@ -237,6 +243,21 @@ impl Topology {
     /// Up to five entities whose names are close to `query`.
     pub fn similar(&self, query: &str) -> Vec<Candidate> {
         resolve::similar(self, &query.trim().to_lowercase())
+    }
+
+    /// Declared entities another system knows by `value` under annotation
+    /// `key` (`github.com/project-slug`, `owner/repo`), case-insensitively.
+    pub fn by_external_ref(&self, key: &str, value: &str) -> Vec<Arc<EntityInfo>> {
+        self.refs.get(key, value).iter().map(|n| self.graph[*n].info.clone()).collect()
+    }
+
+    /// Every value of annotation `key` with the entities carrying it (for
+    /// references that are patterns, like a Kubernetes label selector).
+    pub fn external_refs(&self, key: &str) -> Vec<(String, Arc<EntityInfo>)> {
+        self.refs
+            .values(key)
+            .flat_map(|(value, nodes)| nodes.iter().map(move |n| (value.to_string(), self.graph[*n].info.clone())))
+            .collect()
     }
 
     /// Every entity that reaches `target` through impact edges, breadth
@@ -362,8 +383,10 @@ impl Topology {
         let node = self.node(id);
         let old = std::mem::replace(&mut self.graph[node].info, Arc::new(info));
         self.names.remove(&old, node);
+        self.refs.remove(&old, node);
         let new = self.graph[node].info.clone();
         self.names.insert(&new, node);
+        self.refs.insert(&new, node);
         self.collect_if_gone(id);
     }
 
@@ -383,6 +406,7 @@ impl Topology {
         }
         let info = self.graph[node].info.clone();
         self.names.remove(&info, node);
+        self.refs.remove(&info, node);
         self.graph.remove_node(node);
         self.nodes.remove(id);
     }

@@ -249,6 +249,8 @@ impl Service {
         limit: usize,
         now: DateTime<Utc>,
     ) -> Result<ActionContext, QueryError> {
+        // The linker reads the live topology: taken before this view's lock.
+        let linker = self.linker();
         let topo = p.topology();
         let (target, targeting) = self.target(&topo, caller, req)?;
         let see = |e: &EntityInfo| visible(&self.scale, caller, e);
@@ -273,6 +275,7 @@ impl Service {
         let near = near::Neighbourhood::around(&topo, &target, &see);
         let windows = change_windows(&topo, &target, &dependencies, now, &see);
         let allowed = allowed_levels(&self.scale, caller);
+        let named_in = |text: &str| linker.find(text).into_iter().collect::<Vec<_>>();
         let policies = policies::policies(
             p,
             &topo,
@@ -282,6 +285,7 @@ impl Service {
             &allowed,
             now,
             &see,
+            &named_in,
             limit,
         )?;
         drop(topo);

@@ -69,17 +69,52 @@ fn containers(topo: &Topology, target: &EntityInfo) -> Vec<Arc<EntityInfo>> {
     out
 }
 
-/// How a document's entities or words bring the target under it, with the
-/// scope weight; `None` when they do not.
-fn scope_of(doc: &TextDoc, target: &EntityInfo, containers: &[Arc<EntityInfo>]) -> Option<(String, f64)> {
+/// What the question is about, for matching rules: the target, what
+/// contains it, and the entities the proposed action names ("flush
+/// pricing-kv" acts on pricing-kv).
+struct Subjects<'a> {
+    target: &'a EntityInfo,
+    containers: Vec<Arc<EntityInfo>>,
+    acted_on: Vec<Arc<EntityInfo>>,
+}
+
+impl Subjects<'_> {
+    fn ids(&self) -> Vec<String> {
+        let mut ids = vec![self.target.id.to_string()];
+        ids.extend(self.containers.iter().chain(&self.acted_on).map(|e| e.id.to_string()));
+        ids
+    }
+}
+
+/// How a document's entities or words bring the question under it, with
+/// the scope weight; `None` when they do not. What a document affects (its
+/// source names it) weighs more than what it only mentions.
+fn scope_of(doc: &TextDoc, s: &Subjects<'_>) -> Option<(String, f64)> {
+    let target = s.target;
+    let affects = |id: &String| doc.affects.contains(id);
+    let mentions = |id: &String| doc.mentions.contains(id) || doc.cause_in.contains(id);
     let target_id = target.id.to_string();
-    let named = |id: &String| doc.affects.contains(id) || doc.mentions.contains(id);
-    if named(&target_id) {
+    if affects(&target_id) {
         return Some((format!("covers {}", target.name), 1.0));
     }
-    if let Some(c) = containers.iter().find(|c| named(&c.id.to_string())) {
+    if let Some(e) = s.acted_on.iter().find(|e| affects(&e.id.to_string())) {
+        return Some((format!("covers {}, which the action names", e.name), 1.0));
+    }
+    if let Some(c) = s.containers.iter().find(|c| affects(&c.id.to_string())) {
         let what = c.kind.map_or("group", |k| k.label());
         return Some((format!("covers its {what} {}", c.name), 0.9));
+    }
+    // A policy states its scope in words; elsewhere a mention is weaker.
+    let named = if doc.kind == Some(DocKind::Policy) { 0.95 } else { 0.8 };
+    if mentions(&target_id) {
+        return Some((format!("names {}", target.name), named));
+    }
+    if let Some(e) = s.acted_on.iter().find(|e| mentions(&e.id.to_string())) {
+        return Some((format!("names {}, which the action names", e.name), named));
+    }
+    if let Some(c) = s.containers.iter().find(|c| mentions(&c.id.to_string())) {
+        let what = c.kind.map_or("group", |k| k.label());
+        return Some((format!("names its {what} {}", c.name), 0.75));
     }
     // A rule that names other entities is about them.
     if !doc.affects.is_empty() {
@@ -132,9 +167,19 @@ fn in_force(ranges: &[Range], now: DateTime<Utc>) -> Option<(bool, f64, Range)> 
 }
 
 /// The rules of a document, or one made of its title when it is a policy
-/// whose sentences state none plainly.
+/// whose sentences state none plainly. A rule in a runbook that names no
+/// verb is about the runbook's procedure: it takes the verbs of its title
+/// ("Runbook: database failover" → fail over).
 fn rules_of(doc: &TextDoc) -> Vec<Rule> {
-    let mut rules = rules_in(&format!("{}\n{}", doc.title, doc.body));
+    // The body states the rule; the title only names it.
+    let mut rules = rules_in(&doc.body);
+    rules.extend(rules_in(&doc.title));
+    if doc.kind != Some(DocKind::Policy) {
+        let procedure = crate::model::policy::verbs_in(&doc.title);
+        for r in rules.iter_mut().filter(|r| r.verbs.is_empty() && r.kind != RuleKind::Freeze) {
+            r.verbs.clone_from(&procedure);
+        }
+    }
     if rules.is_empty() && doc.kind == Some(DocKind::Policy) {
         rules.push(Rule {
             kind: RuleKind::Forbid,
@@ -156,16 +201,33 @@ pub fn policies(
     allowed: &Option<Vec<String>>,
     now: DateTime<Utc>,
     see: &dyn Fn(&EntityInfo) -> bool,
+    named_in: &dyn Fn(&str) -> Vec<crate::model::EntityId>,
     limit: usize,
 ) -> Result<Vec<PolicyItem>, QueryError> {
     let verbs: Vec<ActionVerb> = action.map(crate::model::policy::verbs_in).unwrap_or_default();
-    let containers: Vec<Arc<EntityInfo>> = containers(topo, target).into_iter().filter(|c| see(c)).collect();
+    let visible_named = |text: &str| -> Vec<Arc<EntityInfo>> {
+        named_in(text).iter().filter_map(|id| topo.get(id)).filter(|e| see(e)).collect()
+    };
+    let subjects = Subjects {
+        target,
+        containers: containers(topo, target).into_iter().filter(|c| see(c)).collect(),
+        acted_on: action.map(visible_named).unwrap_or_default().into_iter().filter(|e| e.id != target.id).collect(),
+    };
+    let ours = subjects.ids();
     let mut out: Vec<PolicyItem> = Vec::new();
     let consider = |doc: &TextDoc, source_weight: f64, out: &mut Vec<PolicyItem>| {
-        let Some((scope, scope_weight)) = scope_of(doc, target, &containers) else { return };
+        let Some((scope, scope_weight)) = scope_of(doc, &subjects) else { return };
         let text = format!("{}\n{}", doc.title, doc.body);
         let Some((force, force_weight, (start, end))) = in_force(&time_ranges(&text), now) else { return };
         for rule in rules_of(doc) {
+            // A rule in a runbook or a page that names other entities, and
+            // none of ours, is about them.
+            if doc.kind != Some(DocKind::Policy) {
+                let names = named_in(&rule.clause);
+                if !names.is_empty() && !names.iter().any(|n| ours.contains(&n.to_string())) {
+                    continue;
+                }
+            }
             let governs = action.is_none() || rule.governs(&verbs);
             // A rule that names the action's verb says more than one on
             // every change.
@@ -198,8 +260,7 @@ pub fn policies(
         }
     }
     // Rules runbooks and pages state about the target or its alert.
-    let mut ids = vec![target.id.to_string()];
-    ids.extend(containers.iter().map(|c| c.id.to_string()));
+    let ids = subjects.ids();
     let kinds = vec![DocKind::Runbook, DocKind::Page];
     let mut about = search(p, SearchQuery { kinds: kinds.clone(), entities: ids, limit: 200, ..base.clone() })?;
     if let Some(name) = alert_name {

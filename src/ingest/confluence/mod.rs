@@ -12,7 +12,7 @@
 //! Choices shared by both:
 //! - The kind comes from labels mapped by `ingest/confluence.toml`. When labels
 //!   map to several kinds the most specific wins, in the order postmortem,
-//!   incident, problem, runbook, policy, then any other (the table is read into
+//!   incident, problem, runbook, policy, change, then any other (the table is read into
 //!   a sorted map, so its order in the file is not kept).
 //! - A runbook's alerts come from the `alerts` content property, from labels
 //!   `alert-NAME` (Confluence labels cannot hold `:`, but `alert:NAME` is read
@@ -37,6 +37,7 @@ use super::linking::Linker;
 use super::markup::{markdown, storage, structure};
 use super::{IngestConfig, IngestError, Report, config::lookup};
 use crate::ledger::Ledger;
+use crate::model::change_text::change_from_text;
 use crate::model::{DocId, DocKind, Source};
 use page::{Body, PageError, PageFields};
 
@@ -230,6 +231,13 @@ fn history(page: Page, index: &TitleIndex, config: &IngestConfig) -> HistoryDoc 
             d.runbook = structure::runbook_from_text(&page.text);
             d.alerts = alerts_of(&page.fields, &page.text);
         }
+        DocKind::Change => {
+            // Its status by the clock when the page was last written.
+            let written = page.fields.updated.or(page.fields.created).unwrap_or_else(chrono::Utc::now);
+            let mut change = change_from_text(&page.title(), &page.text, written);
+            change.by.clone_from(&page.fields.author);
+            d.change = Some(change);
+        }
         _ => {}
     }
     for title in &page.page_links {
@@ -265,8 +273,8 @@ fn history(page: Page, index: &TitleIndex, config: &IngestConfig) -> HistoryDoc 
 
 /// The kind the labels give, the most specific first.
 fn kind_of(labels: &[String], config: &IngestConfig) -> DocKind {
-    const PRECEDENCE: [DocKind; 5] =
-        [DocKind::Postmortem, DocKind::Incident, DocKind::Problem, DocKind::Runbook, DocKind::Policy];
+    const PRECEDENCE: [DocKind; 6] =
+        [DocKind::Postmortem, DocKind::Incident, DocKind::Problem, DocKind::Runbook, DocKind::Policy, DocKind::Change];
     let rank = |k: &DocKind| PRECEDENCE.iter().position(|p| p == k).unwrap_or(PRECEDENCE.len());
     labels
         .iter()
@@ -375,6 +383,8 @@ mod tests {
         assert_eq!(k(&["incident", "rca"]), DocKind::Postmortem);
         assert_eq!(k(&["sop", "policy"]), DocKind::Runbook);
         assert_eq!(k(&["change-policy"]), DocKind::Policy);
+        assert_eq!(k(&["maintenance", "internal-dns"]), DocKind::Change);
+        assert_eq!(k(&["change", "policy"]), DocKind::Policy);
         assert_eq!(k(&["tier-0"]), DocKind::Page);
         assert_eq!(k(&[]), DocKind::Page);
     }

@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::change;
 use crate::ingest::config::{JiraMapping, lookup};
 use crate::ingest::document::HistoryDoc;
 use crate::ingest::markup::{adf, structure, wiki};
@@ -53,8 +54,10 @@ pub fn convert(raw: &str, cx: &Context<'_>) -> Result<Converted, Malformed> {
     let mapping = cx.mapping;
     let mut warnings = Vec::new();
 
-    let kind = name_in(fields.get("issuetype"))
-        .and_then(|t| lookup(&mapping.kinds, &t))
+    let issue_type = name_in(fields.get("issuetype"));
+    let mut kind = issue_type
+        .as_deref()
+        .and_then(|t| lookup(&mapping.kinds, t))
         .and_then(|k| k.parse::<DocKind>().ok())
         .unwrap_or(DocKind::Ticket);
     let title = match fields.get("summary") {
@@ -75,10 +78,21 @@ pub fn convert(raw: &str, cx: &Context<'_>) -> Result<Converted, Malformed> {
     let comments = comments(fields.get("comment")).map_err(bad)?;
     let labels = labels(fields.get("labels")).map_err(bad)?;
     let links = links(key, fields).map_err(bad)?;
+    let text = body(&description, &comments);
+    // An issue of another type is a policy or a change by its labels, or a
+    // change when it is a task whose words describe one.
+    if kind == DocKind::Ticket {
+        kind = change::kind_by_labels(&labels, mapping)
+            .or_else(|| {
+                change::is_change_task(issue_type.as_deref(), &format!("{title}\n{text}"), mapping)
+                    .then_some(DocKind::Change)
+            })
+            .unwrap_or(DocKind::Ticket);
+    }
 
     let mut d = HistoryDoc::new(doc, kind, title);
     d.postmortem = structure::postmortem_from_text(&description);
-    d.body = body(&description, &comments);
+    d.body = text;
     d.url = site_of(&issue).or(cx.site).map(|site| format!("{}/browse/{key}", site.trim_end_matches('/')));
     let mut time = |name: &str| time_field(fields, name, &mut warnings).map_err(bad);
     d.created = time("created")?;
@@ -93,7 +107,27 @@ pub fn convert(raw: &str, cx: &Context<'_>) -> Result<Converted, Malformed> {
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    d.named_entities = entity_names(fields, mapping, issue.get("names").and_then(Value::as_object).or(cx.names));
+    let names = issue.get("names").and_then(Value::as_object).or(cx.names);
+    d.named_entities = entity_names(fields, mapping, names);
+    if kind == DocKind::Change {
+        let read = change::Read {
+            fields,
+            names,
+            title: &d.title,
+            body: &d.body,
+            status: d.status.as_deref(),
+            created: d.created,
+            updated: d.updated,
+            resolved: d.resolved,
+        };
+        let (c, affected) = change::fields(&read, mapping, &mut warnings);
+        d.change = Some(c);
+        for name in affected {
+            if !d.named_entities.contains(&name) {
+                d.named_entities.push(name);
+            }
+        }
+    }
     d.labels = labels;
     d.links = links;
     d.payload = raw.as_bytes().to_vec();

@@ -10,6 +10,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::export::{self, NotIssues};
 use super::{Latest, Pending, candidates, commit};
+use crate::ingest::changes::RefLookup;
 use crate::ingest::config::JiraLive;
 use crate::ingest::linking::Linker;
 use crate::ingest::remote::Remote;
@@ -49,6 +50,7 @@ pub async fn pull(
     target: &str,
     config: &IngestConfig,
     linker: &Linker,
+    refs: &dyn RefLookup,
     token: Option<&str>,
 ) -> Result<Report, IngestError> {
     let base = base_url(target)?;
@@ -97,7 +99,7 @@ pub async fn pull(
         }
         // Each page is committed before the next is asked for: a failure
         // midway keeps what was pulled.
-        commit(ledger, latest.into_candidates(), linker, &mut report).await?;
+        commit(ledger, latest.into_candidates(), linker, refs, config, &mut report).await?;
 
         let count = page.items.len() as u64;
         let paging = page.paging;

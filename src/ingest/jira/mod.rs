@@ -10,6 +10,7 @@
 //! passed over. The shapes live in [`export`], the mapping of one issue in
 //! [`issue`], the pull in [`live`].
 
+mod change;
 mod export;
 mod issue;
 mod live;
@@ -21,12 +22,13 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::changes::{JIRA_PROJECT, RefLookup};
 use super::document::{HistoryDoc, commit_history};
-use super::linking::Linker;
+use super::linking::{Linker, Named};
 use super::{IngestConfig, IngestError, Note, Report};
 use crate::ledger::{Change, Ledger};
 use crate::model::time::{parse_time, rfc3339};
-use crate::model::{DocId, Source};
+use crate::model::{DocId, DocKind, Source};
 use export::{Export, Item, NotIssues};
 
 /// Ingests Jira issues from `target`: a `.json` file, a folder of them, or
@@ -36,10 +38,11 @@ pub async fn ingest(
     target: &str,
     config: &IngestConfig,
     linker: &Linker,
+    refs: &dyn RefLookup,
     token: Option<&str>,
 ) -> Result<Report, IngestError> {
     if target.starts_with("http://") || target.starts_with("https://") {
-        return live::pull(ledger, target, config, linker, token).await;
+        return live::pull(ledger, target, config, linker, refs, token).await;
     }
     let mut report = Report::new(Source::Jira);
     let mut latest = Latest::default();
@@ -71,7 +74,7 @@ pub async fn ingest(
             Err(NotIssues::Unrecognised(message)) => report.skipped.push(Note { at, message }),
         }
     }
-    commit(ledger, latest.into_candidates(), linker, &mut report).await?;
+    commit(ledger, latest.into_candidates(), linker, refs, config, &mut report).await?;
     Ok(report)
 }
 
@@ -232,6 +235,8 @@ async fn commit(
     ledger: &Ledger,
     candidates: Vec<Candidate>,
     linker: &Linker,
+    refs: &dyn RefLookup,
+    config: &IngestConfig,
     report: &mut Report,
 ) -> Result<(), IngestError> {
     report.documents += candidates.len();
@@ -256,10 +261,32 @@ async fn commit(
             continue;
         }
         match c.change {
-            Pending::Put(doc) => puts.push(*doc),
+            Pending::Put(mut doc) => {
+                link_by_project(&mut doc, linker, refs, config);
+                puts.push(*doc);
+            }
             Pending::Delete => deletes.push(Change::Delete(c.doc)),
         }
     }
     commit_history(ledger, puts, linker, report).await?;
     super::commit(ledger, &deletes, report).await
+}
+
+/// A change whose fields name no known entity affects the entities whose
+/// `jira/project-key` annotation (ingest/changes.toml) names its project.
+fn link_by_project(doc: &mut HistoryDoc, linker: &Linker, refs: &dyn RefLookup, config: &IngestConfig) {
+    if doc.kind != DocKind::Change
+        || !doc.affects.is_empty()
+        || doc.named_entities.iter().any(|n| matches!(linker.resolve(n), Named::One(_)))
+    {
+        return;
+    }
+    let Some((project, _)) = doc.doc.external_id().rsplit_once('-') else { return };
+    for annotation in config.changes.annotations_for(JIRA_PROJECT) {
+        for id in refs.by_ref(annotation, project) {
+            if !doc.affects.contains(&id) {
+                doc.affects.push(id);
+            }
+        }
+    }
 }
