@@ -437,11 +437,11 @@ fn jira_change_issues_change_like_tasks_and_policies() {
     assert_eq!(strings(&d["affects"]), ["component:default/web-storefront"], "Affected services, by field name");
     assert_eq!(doc(&ffo, "jira:ITO-9700")["change"]["change_type"], "policy", "Freeze Period");
 
-    // The fixture export: JSM changes, a task labelled as a change (linked
-    // through jira/project-key), a task whose words describe one, a policy, a
+    // The fixture exports: JSM changes, a task labelled as a change (linked
+    // through jira/project-key), a task whose words describe one, policies, a
     // plain task.
     let report = ffo.json(&["ingest", "jira", common::fixtures().join("changes/jira").to_str().unwrap(), "--json"]);
-    assert_eq!(report["written"], 6, "{report:#}");
+    assert_eq!(report["written"], 9, "{report:#}");
     let chg41 = doc(&ffo, "jira:CHG-41");
     assert_eq!(chg41["kind"], "change");
     assert_eq!(chg41["change"]["status"], "planned");

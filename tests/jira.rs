@@ -250,9 +250,9 @@ fn fixture_history_is_linked_to_the_estate() {
     let (code, report) = ingest(&ffo, &jira);
     assert_eq!(code, 0, "{report:#}");
     assert_eq!(report["skipped"], json!([]));
-    assert_eq!(report["files"], 5);
-    assert_eq!(report["documents"], 19);
-    assert_eq!(report["written"], 19);
+    assert_eq!(report["files"], 6);
+    assert_eq!(report["documents"], 34);
+    assert_eq!(report["written"], 34);
 
     let t = doc(&ffo, "jira:OPS-112");
     assert_eq!(t["kind"], "incident");
@@ -312,7 +312,7 @@ fn fixture_history_is_linked_to_the_estate() {
     let (code, again) = ingest(&ffo, &jira);
     assert_eq!(code, 0);
     assert_eq!(again["written"], 0, "{again:#}");
-    assert_eq!(again["unchanged"], 19);
+    assert_eq!(again["unchanged"], 34);
     let (_, older) = ingest(&ffo, &jira.join("incidents-v3-page2.json"));
     assert_eq!(older["written"], 0, "{older:#}");
     assert!(
@@ -448,7 +448,7 @@ fn malformed_and_oversized_issues_are_named_and_the_rest_goes_in() {
     let (code, report) = ingest(&small, &jira);
     assert_eq!(code, 3, "{report:#}");
     let skipped = strings(&report["skipped"]);
-    assert_eq!(skipped.len(), 2, "incidents-v2.json and incidents-v3.json: {skipped:#?}");
+    assert_eq!(skipped.len(), 3, "incidents-v2.json, incidents-v3.json and incidents-cloud-v2.json: {skipped:#?}");
     assert!(skipped.iter().all(|s| s.contains("over the 50000-byte limit for an export file")), "{skipped:#?}");
     assert!(skipped.iter().all(|s| s.contains("FFO_MAX_EXPORT_BYTES")));
     assert_eq!(jira_keys(&small), ["OPS-123", "OPS-190", "OPS-196"].map(String::from).into());
