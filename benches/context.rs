@@ -32,6 +32,7 @@ use serde_json::json;
 struct Options {
     entities: usize,
     issues: usize,
+    changes: usize,
     iters: usize,
     keep: Option<PathBuf>,
 }
@@ -42,7 +43,7 @@ fn main() -> ExitCode {
         println!("context: a benchmark; run it with `cargo bench --bench context`");
         return ExitCode::SUCCESS;
     }
-    let mut o = Options { entities: 100_000, issues: 100_000, iters: 300, keep: None };
+    let mut o = Options { entities: 100_000, issues: 100_000, changes: 100_000, iters: 300, keep: None };
     let mut it = args.iter().filter(|a| *a != "--bench");
     while let Some(flag) = it.next() {
         let Some(value) = it.next() else {
@@ -52,10 +53,11 @@ fn main() -> ExitCode {
         match (flag.as_str(), value.parse::<usize>()) {
             ("--entities", Ok(n)) => o.entities = n,
             ("--issues", Ok(n)) => o.issues = n,
+            ("--changes", Ok(n)) => o.changes = n,
             ("--iters", Ok(n)) => o.iters = n.max(10),
             ("--keep", _) => o.keep = Some(PathBuf::from(value)),
             _ => {
-                eprintln!("context: bad flag {flag} {value}; flags: --entities, --issues, --iters, --keep");
+                eprintln!("context: bad flag {flag} {value}; flags: --entities, --issues, --changes, --iters, --keep");
                 return ExitCode::from(2);
             }
         }
@@ -90,7 +92,13 @@ async fn run(o: Options) -> Result<(), String> {
         .collect();
     history::jira(&root.join("jira"), o.issues, &services, 7);
     service.ingest(&admin, Source::Jira, &root.join("jira").to_string_lossy()).await.map_err(e)?;
-    println!("estate {} entities, {} documents", estate.entities, o.issues);
+    if o.changes > 0 {
+        history::changes(&root.join("changes"), o.changes, &services).map_err(|e| e.to_string())?;
+        let dir = root.join("changes").to_string_lossy().into_owned();
+        let input = ffo::context::ChangeInput::Path(&dir);
+        service.ingest_changes(&admin, input, None).await.map_err(e)?;
+    }
+    println!("estate {} entities, {} documents, {} change events", estate.entities, o.issues, o.changes);
     // Queries come long after an import in service; let its compaction finish.
     service.projections().graph().optimize().map_err(|e| e.to_string())?;
 
@@ -110,6 +118,8 @@ async fn run(o: Options) -> Result<(), String> {
         let mut alert = Alert::default();
         alert.labels.insert("alertname".into(), alerts[i % alerts.len()].into());
         alert.labels.insert("service".into(), target.clone());
+        // The changes run to 2026-11-21: the alert fires among them.
+        alert.starts_at = Some("2026-11-20T12:00:00Z".into());
         let req =
             ActionRequest { alert: Some(alert), action: Some("restart the pods".into()), ..ActionRequest::default() };
         match service.context_for_action(&admin, &req).await {
@@ -140,7 +150,7 @@ async fn run(o: Options) -> Result<(), String> {
         i += 1;
         let target = &targets[i % targets.len()];
         let body =
-            json!({"alert": {"alertname": alerts[i % alerts.len()], "service": target}, "action": "restart the pods"});
+            json!({"alert": {"labels": {"alertname": alerts[i % alerts.len()], "service": target}, "startsAt": "2026-11-20T12:00:00Z"}, "action": "restart the pods"});
         let answer = async {
             let r = http.post(&url).json(&body).send().await.map_err(|e| e.to_string())?;
             let status = r.status();
@@ -161,7 +171,7 @@ async fn run(o: Options) -> Result<(), String> {
         i += 1;
         let target = &targets[i % targets.len()];
         let args =
-            json!({"alert": {"alertname": alerts[i % alerts.len()], "service": target}, "action": "restart the pods"});
+            json!({"alert": {"labels": {"alertname": alerts[i % alerts.len()], "service": target}, "startsAt": "2026-11-20T12:00:00Z"}, "action": "restart the pods"});
         let params = CallToolRequestParams::new("context_for_action")
             .with_arguments(args.as_object().cloned().unwrap_or_default());
         match client.call_tool(params).await {
@@ -193,7 +203,7 @@ async fn run(o: Options) -> Result<(), String> {
     println!(
         "{}",
         json!({
-            "bench": "context", "entities": estate.entities, "documents": o.issues,
+            "bench": "context", "entities": estate.entities, "documents": o.issues, "changes": o.changes,
             "direct_p50_ms": harness::ms(direct.p50()), "direct_p99_ms": harness::ms(direct.p99()),
             "http_p50_ms": harness::ms(over_http.p50()), "http_p99_ms": harness::ms(over_http.p99()),
             "mcp_p50_ms": harness::ms(over_mcp.p50()), "mcp_p99_ms": harness::ms(over_mcp.p99()),

@@ -360,8 +360,8 @@ fn post_v1_changes_stores_the_valid_items_and_refuses_bad_bodies() {
 }
 
 #[test]
-fn a_reader_token_cannot_post_changes() {
-    let ffo = Ffo::new();
+fn a_reader_token_cannot_post_changes_and_a_writer_sees_only_what_it_is_cleared_for() {
+    let ffo = estate();
     let config = ffo.dir.path().join("ffo.toml");
     std::fs::write(
         &config,
@@ -369,22 +369,27 @@ fn a_reader_token_cannot_post_changes() {
     )
     .unwrap();
     let server = Server::start(&ffo, &["--config", config.to_str().unwrap()]);
-    let body = json!({"title": "Deploy shop 1.2", "entities": ["shop"]}).to_string();
-    let send = |token: &str| {
+    let send = |token: &str, body: &Value| {
         let auth = format!("Bearer {token}");
-        request(
-            "POST",
-            &server.url("/v1/changes"),
-            &[("Authorization", auth.as_str()), ("Content-Type", "application/json")],
-            body.as_bytes(),
-        )
-        .unwrap()
+        let headers = [("Authorization", auth.as_str()), ("Content-Type", "application/json")];
+        request("POST", &server.url("/v1/changes"), &headers, body.to_string().as_bytes()).unwrap()
     };
-    let (status, text) = send("read-token");
+    let body = json!({"title": "Deploy shop 1.2", "entities": ["shop"]});
+    let (status, text) = send("read-token", &body);
     assert_eq!(status, 403, "{text}");
-    let (status, text) = send("ci-token");
+    let (status, text) = send("ci-token", &body);
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("\"unresolved\":[\"shop\"]"), "kept though nothing is known: {text}");
+    // key-service (alias kms) is IL6: an IL4 writer's change is linked to
+    // it, and the answer does not say so.
+    let (status, text) = send("ci-token", &json!({"title": "Rotate the HSM partition keys", "entities": ["kms"]}));
+    assert_eq!(status, 200, "{text}");
+    let a: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(a["stored"][0]["affects"], json!([]), "{text}");
+    assert!(!text.contains("key-service"), "{text}");
+    server.stop();
+    let stored = doc(&ffo, a["stored"][0]["doc_id"].as_str().unwrap());
+    assert_eq!(strings(&stored["affects"]), ["component:default/key-service"], "stored and linked all the same");
 }
 
 /// A Jira Service Management export built on the public sample: the change

@@ -127,3 +127,99 @@ fn without_tokens_ffo_serves_loopback_only() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("loopback only") && err.contains("tokens"), "{err}");
 }
+
+/// A document is at least as sensitive as its source says (front matter, a
+/// Jira security level, a Confluence space), and a level that is not
+/// configured refuses the document instead of making it public.
+#[test]
+fn documents_take_the_level_their_source_gives() {
+    let ffo = Ffo::new();
+    ffo.ok(&["ingest", "catalog", common::fixtures().join("catalog").to_str().unwrap()]);
+    let dir = ffo.dir.path().join("runbooks");
+    std::fs::create_dir_all(&dir).unwrap();
+    let runbook = |level: &str| {
+        format!(
+            "---\ntitle: VaultSealed\nclassification: {level}\n---\n# Vault sealed\n\n## Mitigation\nUnseal with three key holders.\n"
+        )
+    };
+    std::fs::write(dir.join("VaultSealed.md"), runbook("IL6")).unwrap();
+    std::fs::write(dir.join("Plain.md"), "---\ntitle: Plain\n---\n# Plain\n\nNothing secret in the unseal steps.\n")
+        .unwrap();
+    ffo.ok(&["ingest", "runbooks", dir.to_str().unwrap()]);
+    // A Jira issue restricted by a security level nobody mapped: the highest level.
+    let jira = ffo.dir.path().join("jira.json");
+    let issue = json!({"issues": [{"key": "SEC-1", "fields": {
+        "summary": "unseal procedure drill", "issuetype": {"name": "Task"},
+        "security": {"name": "Security team only"}, "created": "2026-11-01T10:00:00.000+0000",
+        "updated": "2026-11-01T10:00:00.000+0000", "description": "We practised the unseal."}}]});
+    std::fs::write(&jira, issue.to_string()).unwrap();
+    ffo.ok(&["ingest", "jira", jira.to_str().unwrap()]);
+
+    let config = ffo.dir.path().join("ffo.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let server = Server::start(&ffo, &["--config", config.to_str().unwrap()]);
+    let (_, reader) = get(&server, "/v1/search?q=unseal&limit=20", Some("read-token"));
+    let (_, root) = get(&server, "/v1/search?q=unseal&limit=20", Some("root-token"));
+    let ids = |v: &serde_json::Value| {
+        v["hits"].as_array().unwrap().iter().map(|h| h["doc_id"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&root).len(), 3, "{root}");
+    assert_eq!(ids(&reader).len(), 1, "only the unclassified runbook: {reader}");
+    assert!(ids(&reader)[0].ends_with("Plain.md"));
+    let secret = ids(&root).into_iter().find(|i| i.ends_with("VaultSealed.md")).unwrap();
+    let (status, _) = get(&server, &format!("/v1/documents/{secret}"), Some("read-token"));
+    assert_eq!(status, 404);
+    let (status, _) = get(&server, "/v1/documents/jira:SEC-1", Some("read-token"));
+    assert_eq!(status, 404, "an unmapped security level is the highest level");
+    let (status, d) = get(&server, "/v1/documents/jira:SEC-1", Some("root-token"));
+    assert_eq!(status, 200);
+    assert_eq!(d["document"]["classification"], "IL6", "{d}");
+    server.stop();
+
+    // A misspelt level refuses the file; what was stored of it stays.
+    std::fs::write(dir.join("VaultSealed.md"), runbook("IL 6")).unwrap();
+    let out = ffo.run(&["ingest", "runbooks", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let report = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(report.contains("IL 6") && report.contains("VaultSealed.md"), "{report}");
+    let d = ffo.json(&["document", &secret, "--json"]);
+    assert_eq!(d["document"]["classification"], "IL6", "the stored version stays as it was: {d}");
+}
+
+/// Renaming the levels in the configuration must not open every entity that
+/// used the old names: FFO refuses to serve, naming what the data holds.
+#[test]
+fn levels_the_configuration_does_not_name_refuse_serving() {
+    let ffo = Ffo::new();
+    ffo.ok(&["ingest", "catalog", common::fixtures().join("catalog").to_str().unwrap()]);
+    let config = ffo.dir.path().join("renamed.toml");
+    std::fs::write(&config, "[classification]\nlevels = [\"public\", \"internal\", \"secret\"]\n").unwrap();
+    let out = ffo.run(&[
+        "--config",
+        config.to_str().unwrap(),
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{}", common::free_port()),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"IL6\"") && err.contains("public < internal < secret"), "{err}");
+    let out = ffo
+        .command()
+        .args(["--config", config.to_str().unwrap(), "mcp"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "MCP over stdio refuses too");
+    // A catalog entity with a misspelt level is not stored (exit 3, named).
+    let dir = ffo.dir.path().join("cat");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("x.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: vault\n  annotations:\n    ffo/classification: IL 7\nspec:\n  type: service\n  owner: x\n",
+    )
+    .unwrap();
+    let out = ffo.run(&["ingest", "catalog", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!ffo.run(&["entity", "vault"]).status.success(), "an entity with an unknown level is not stored");
+}

@@ -327,3 +327,67 @@ pub fn queries(common: bool, n: usize, seed: u64) -> Vec<String> {
     let (lo, hi) = if common { (0, 12) } else { (90, WORDS.len()) };
     (0..n).map(|_| format!("{} {}", WORDS[lo + r.below(hi - lo)], WORDS[lo + r.below(hi - lo)])).collect()
 }
+
+/// Writes `n` events over files of 10,000: four in five in FFO's own form
+/// (JSON Lines), one in five CDEvents `service.deployed` (a JSON list).
+pub fn changes(dir: &Path, n: usize, names: &[String]) -> std::io::Result<()> {
+    use std::io::Write;
+    const PER_FILE: usize = 10_000;
+    const KINDS: [(&str, &str); 8] = [
+        ("deploy", "Deployed release {v} of {e}"),
+        ("config", "Raised the connection pool limit of {e} to {v}"),
+        ("schema", "Migration V{v} on {e}: add index on orders"),
+        ("scaling", "Scaled {e} to {v} replicas"),
+        ("secret", "Rotated the credentials of {e}"),
+        ("feature_flag", "Feature flag checkout-v{v} on {e} to 50%"),
+        ("infrastructure", "Kernel patch and reboot of {e}"),
+        ("job", "New nightly export job on {e}"),
+    ];
+    std::fs::create_dir_all(dir)?;
+    let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let base = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z").expect("time").to_utc();
+    let mut written = 0;
+    let mut file = 0;
+    while written < n {
+        let count = PER_FILE.min(n - written);
+        let cdevents = file % 5 == 4;
+        let path = dir.join(if cdevents { format!("cdevents-{file:04}.json") } else { format!("ffo-{file:04}.jsonl") });
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let mut list = Vec::with_capacity(if cdevents { count } else { 0 });
+        for i in 0..count {
+            let entity = &names[(next() as usize) % names.len()];
+            let at = base + chrono::Duration::seconds((next() % (20 * 86_400)) as i64);
+            let id = written + i;
+            if cdevents {
+                list.push(serde_json::json!({
+                    "context": {"specversion": "0.5.0", "id": format!("ev-{id}"), "source": "/bench/pipeline",
+                                "type": "dev.cdevents.service.deployed.0.3.0", "timestamp": ffo::model::time::rfc3339(at)},
+                    "subject": {"id": entity, "source": "/bench", "content": {
+                        "environment": {"id": "production"}, "artifactId": format!("pkg:oci/{entity}@sha256%3A{id:064x}")}}
+                }));
+            } else {
+                let (kind, words) = KINDS[(next() as usize) % KINDS.len()];
+                let title = words.replace("{e}", entity).replace("{v}", &(next() % 500).to_string());
+                let line = serde_json::json!({
+                    "id": format!("CHG-{id}"), "title": title, "type": kind, "status": "done", "entities": [entity],
+                    "start": ffo::model::time::rfc3339(at), "by": "bench", "environment": "production",
+                    "text": format!("{title}. Applied by the pipeline; see the change record for the rollback plan."),
+                });
+                writeln!(out, "{line}")?;
+            }
+        }
+        if cdevents {
+            serde_json::to_writer(&mut out, &list)?;
+        }
+        out.flush()?;
+        written += count;
+        file += 1;
+    }
+    Ok(())
+}

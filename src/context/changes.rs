@@ -30,7 +30,12 @@ impl Service {
         input: ChangeInput<'_>,
         format: Option<&str>,
     ) -> Result<Ingested, QueryError> {
-        let result = self.ingest_changes_inner(caller, input, format).await;
+        let result = match input {
+            // A request is bounded in time like every question; an import
+            // from the command line is not.
+            ChangeInput::Body(_) => self.guard(self.ingest_changes_inner(caller, input, format)).await,
+            ChangeInput::Path(_) => self.ingest_changes_inner(caller, input, format).await,
+        };
         let detail = match (input, &result) {
             (ChangeInput::Path(p), _) => format!("changes {p}"),
             (ChangeInput::Body(b), Ok(out)) => {
@@ -50,7 +55,8 @@ impl Service {
     ) -> Result<Ingested, QueryError> {
         require(caller, Scope::Write, "ingest changes")?;
         let format = format.map(str::parse::<Format>).transpose().map_err(QueryError::BadRequest)?;
-        let out = self.read_changes(input, format).await?;
+        let mut out = self.read_changes(input, format).await?;
+        self.redact_changes(caller, &mut out);
         if let ChangeInput::Body(_) = input
             && out.stored.is_empty()
             && !out.rejected.is_empty()
@@ -113,6 +119,26 @@ impl Service {
             "ingested changes"
         );
         Ok(out)
+    }
+
+    /// What the caller may not see does not appear in the answer: entities
+    /// above their clearance are left out of what a change affects and of
+    /// the warnings (the change is stored and linked all the same).
+    fn redact_changes(&self, caller: &Caller, out: &mut Ingested) {
+        if caller.clearance == *self.scale.highest() {
+            return;
+        }
+        let topo = self.projections.topology();
+        let hidden: Vec<String> = topo
+            .entities()
+            .iter()
+            .filter(|e| e.declared() && !super::visible(&self.scale, caller, e))
+            .map(|e| e.id.to_string())
+            .collect();
+        for s in &mut out.stored {
+            s.affects.retain(|id| !hidden.contains(&id.to_string()));
+        }
+        out.report.warnings.retain(|w| !hidden.iter().any(|h| w.message.contains(h.as_str())));
     }
 
     /// Re-links stored changes that resolved to no entity (marked

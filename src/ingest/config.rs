@@ -47,7 +47,7 @@ impl IngestConfig {
         scale: ClassificationScale,
         max_document_bytes: u64,
     ) -> Result<IngestConfig, MappingError> {
-        Ok(IngestConfig {
+        let config = IngestConfig {
             catalog: load_one(dir, "catalog.toml", include_str!("../../ingest/catalog.toml"))?,
             linking: load_one(dir, "linking.toml", include_str!("../../ingest/linking.toml"))?,
             runbooks: load_one(dir, "runbooks.toml", include_str!("../../ingest/runbooks.toml"))?,
@@ -56,10 +56,18 @@ impl IngestConfig {
             jira: load_one(dir, "jira.toml", include_str!("../../ingest/jira.toml"))?,
             alerts: load_one(dir, "alerts.toml", include_str!("../../ingest/alerts.toml"))?,
             changes: load_one(dir, "changes.toml", include_str!("../../ingest/changes.toml"))?,
-            scale,
+            scale: scale.clone(),
             max_document_bytes,
             max_export_bytes: DEFAULT_MAX_EXPORT_BYTES,
-        })
+        };
+        // A mapping that names a level the configuration does not have
+        // would classify nothing: refused at start.
+        for (name, levels) in
+            [("jira.toml", &config.jira.classification), ("confluence.toml", &config.confluence.classification)]
+        {
+            levels.check(&scale).map_err(|message| MappingError::Parse { path: PathBuf::from(name), message })?;
+        }
+        Ok(config)
     }
 }
 
@@ -111,6 +119,13 @@ pub struct Annotations {
 pub struct RunbookMapping {
     pub alert_keys: Vec<String>,
     pub entity_keys: Vec<String>,
+    /// Front-matter keys holding the runbook's own classification level.
+    #[serde(default = "classification_keys")]
+    pub classification_keys: Vec<String>,
+}
+
+fn classification_keys() -> Vec<String> {
+    vec!["classification".to_string()]
 }
 
 /// `ingest/postmortems.toml`.
@@ -121,6 +136,9 @@ pub struct PostmortemMapping {
     pub date_keys: Vec<String>,
     pub severity_keys: Vec<String>,
     pub title_keys: Vec<String>,
+    /// Front-matter keys holding the postmortem's own classification level.
+    #[serde(default = "classification_keys")]
+    pub classification_keys: Vec<String>,
 }
 
 /// `ingest/confluence.toml`.
@@ -131,6 +149,9 @@ pub struct ConfluenceMapping {
     pub kinds: BTreeMap<String, Vec<String>>,
     /// Whether a label that names an entity makes the page `affect` it.
     pub labels_name_entities: bool,
+    /// Which spaces and labels make a page more sensitive.
+    #[serde(default)]
+    pub classification: super::classify::SourceLevels,
     pub live: ConfluenceLive,
 }
 
@@ -157,6 +178,9 @@ pub struct JiraMapping {
     #[serde(default)]
     pub changes: JiraChanges,
     pub live: JiraLive,
+    /// Which security levels and labels make an issue more sensitive.
+    #[serde(default)]
+    pub classification: super::classify::SourceLevels,
 }
 
 /// `[changes]` of `ingest/jira.toml`: which issues are changes beyond the

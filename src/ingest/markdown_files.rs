@@ -89,19 +89,41 @@ pub fn read(path: &Path, config: &IngestConfig, report: &mut Report) -> Result<O
 
 /// Deletions for documents of `source` once ingested from under `scope`
 /// (an absolute path) that this ingest did not see.
+/// Files read but refused (`refused`, their ids) keep what was stored of
+/// them: bad input never costs what is already there.
 pub async fn vanished(
     ledger: &Ledger,
     source: Source,
     scope: &str,
     seen: &HashSet<DocId>,
+    refused: &[String],
 ) -> Result<Vec<Change>, IngestError> {
+    let under = |ext: &str, root: &str| {
+        ext == root || ext.starts_with(&format!("{root}/")) || ext.starts_with(&format!("{root}#"))
+    };
     let mut out = Vec::new();
     for (doc, state) in ledger.states_of(source).await? {
         let ext = doc.external_id();
-        let inside = ext == scope || ext.starts_with(&format!("{scope}/")) || ext.starts_with(&format!("{scope}#"));
-        if inside && !state.deleted && !seen.contains(&doc) {
+        let kept = refused.iter().any(|r| ext == r || ext.starts_with(&format!("{r}#")));
+        if under(ext, scope) && !kept && !state.deleted && !seen.contains(&doc) {
             out.push(Change::Delete(doc));
         }
     }
     Ok(out)
+}
+
+/// The classification a file's front matter gives it (the first of `keys`
+/// with a value). A value that is not a configured level refuses the file:
+/// storing it as unclassified would show it to everyone.
+pub fn classification(
+    md: &MarkdownFile,
+    keys: &[String],
+    scale: &crate::model::ClassificationScale,
+) -> Result<Option<String>, IngestError> {
+    match md.first(keys).into_iter().next() {
+        None => Ok(None),
+        Some(value) => super::classify::written(scale, &value)
+            .map(|l| Some(l.to_string()))
+            .map_err(|message| IngestError::Invalid { path: md.path.clone(), message }),
+    }
 }

@@ -9,6 +9,7 @@
 pub mod alerts;
 pub mod catalog;
 pub mod changes;
+pub mod classify;
 pub mod config;
 pub mod confluence;
 pub mod document;

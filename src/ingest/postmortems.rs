@@ -22,6 +22,7 @@ pub async fn ingest(
 ) -> Result<Report, IngestError> {
     let mut report = Report::new(Source::Postmortems);
     let mut docs = Vec::new();
+    let mut refused = Vec::new();
     for file in markdown_files::find(path)? {
         let Some(md) = markdown_files::read(&file, config, &mut report)? else {
             continue;
@@ -31,12 +32,19 @@ pub async fn ingest(
             report.notes.push(Note { at: file.display().to_string(), message: "empty; skipped".into() });
             continue;
         }
-        docs.push(postmortem_of(&md, config)?);
+        match postmortem_of(&md, config) {
+            Ok(d) => docs.push(d),
+            Err(IngestError::Invalid { path, message }) => {
+                report.skipped.push(Note { at: path.display().to_string(), message });
+                refused.push(md.id.clone());
+            }
+            Err(e) => return Err(e),
+        }
     }
     report.documents = docs.len();
     let seen: HashSet<DocId> = docs.iter().map(|d| d.doc.clone()).collect();
     commit_history(ledger, docs, linker, &mut report).await?;
-    let gone = markdown_files::vanished(ledger, Source::Postmortems, &super::file_id(path)?, &seen).await?;
+    let gone = markdown_files::vanished(ledger, Source::Postmortems, &super::file_id(path)?, &seen, &refused).await?;
     super::commit(ledger, &gone, &mut report).await?;
     Ok(report)
 }
@@ -72,6 +80,7 @@ fn postmortem_of(md: &MarkdownFile, config: &IngestConfig) -> Result<HistoryDoc,
     d.severity =
         md.first(&mapping.severity_keys).into_iter().next().or_else(|| header_value(&md.body, &mapping.severity_keys));
     d.named_entities = md.all(&mapping.entity_keys);
+    d.classification = super::markdown_files::classification(md, &mapping.classification_keys, &config.scale)?;
     d.labels = md.all(&["tags".to_string(), "categories".to_string(), "keywords".to_string()]);
     d.url = md.front.str("url").map(str::to_string).or_else(|| Some(super::file_url(&md.id)));
     d.payload = md.bytes.clone();

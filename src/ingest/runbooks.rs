@@ -10,7 +10,7 @@ use super::document::{HistoryDoc, commit_history};
 use super::linking::Linker;
 use super::markdown_files::{self, MarkdownFile};
 use super::markup::{markdown, structure};
-use super::{IngestConfig, IngestError, Report};
+use super::{IngestConfig, IngestError, Note, Report};
 use crate::ledger::Ledger;
 use crate::model::{DocId, DocKind, Source};
 
@@ -22,23 +22,32 @@ pub async fn ingest(
 ) -> Result<Report, IngestError> {
     let mut report = Report::new(Source::Runbooks);
     let mut docs = Vec::new();
+    let mut refused = Vec::new();
     for file in markdown_files::find(path)? {
         let Some(md) = markdown_files::read(&file, config, &mut report)? else {
             continue;
         };
         report.files += 1;
-        docs.extend(runbooks_of(&md, config)?);
+        match runbooks_of(&md, config) {
+            Ok(d) => docs.extend(d),
+            Err(IngestError::Invalid { path, message }) => {
+                report.skipped.push(Note { at: path.display().to_string(), message });
+                refused.push(md.id.clone());
+            }
+            Err(e) => return Err(e),
+        }
     }
     report.documents = docs.len();
     let seen: HashSet<DocId> = docs.iter().map(|d| d.doc.clone()).collect();
     commit_history(ledger, docs, linker, &mut report).await?;
-    let gone = markdown_files::vanished(ledger, Source::Runbooks, &super::file_id(path)?, &seen).await?;
+    let gone = markdown_files::vanished(ledger, Source::Runbooks, &super::file_id(path)?, &seen, &refused).await?;
     super::commit(ledger, &gone, &mut report).await?;
     Ok(report)
 }
 
 fn runbooks_of(md: &MarkdownFile, config: &IngestConfig) -> Result<Vec<HistoryDoc>, IngestError> {
     let mapping = &config.runbooks;
+    let classification = super::markdown_files::classification(md, &mapping.classification_keys, &config.scale)?;
     let url = super::file_url(&md.id);
     let entities = md.all(&mapping.entity_keys);
     let entries = markdown::alert_entries(&md.body);
@@ -62,6 +71,7 @@ fn runbooks_of(md: &MarkdownFile, config: &IngestConfig) -> Result<Vec<HistoryDo
             d.url = Some(url.clone());
             d.labels = e.group.into_iter().collect();
             d.named_entities.clone_from(&entities);
+            d.classification.clone_from(&classification);
             d.payload = e.text.into_bytes();
             out.push(d);
         }
@@ -92,6 +102,7 @@ fn runbooks_of(md: &MarkdownFile, config: &IngestConfig) -> Result<Vec<HistoryDo
     d.alerts = alerts;
     d.url = Some(url);
     d.named_entities = entities;
+    d.classification = classification;
     d.labels = md.front.strings("tags");
     d.payload = md.bytes.clone();
     Ok(vec![d])

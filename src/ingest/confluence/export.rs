@@ -44,7 +44,7 @@ pub async fn ingest(
     let mut gone: Vec<Change> = removed.into_iter().filter(|d| !seen.contains(d)).map(Change::Delete).collect();
     // Bare bodies are named by path: one that left the folder is deleted.
     let scope = crate::ingest::file_id(path)?;
-    gone.extend(markdown_files::vanished(ledger, Source::Confluence, &scope, &seen).await?);
+    gone.extend(markdown_files::vanished(ledger, Source::Confluence, &scope, &seen, &[]).await?);
     crate::ingest::commit(ledger, &gone, &mut report).await?;
     Ok(report)
 }

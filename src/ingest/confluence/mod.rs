@@ -266,6 +266,8 @@ fn history(page: Page, index: &TitleIndex, config: &IngestConfig) -> HistoryDoc 
     if config.confluence.labels_name_entities {
         d.named_entities.clone_from(&labels);
     }
+    d.classification =
+        config.confluence.classification.level(&config.scale, &labels, d.space.as_deref(), None).map(|l| l.to_string());
     d.labels = labels;
     d.payload = page.payload;
     d

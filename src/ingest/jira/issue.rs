@@ -18,6 +18,8 @@ use crate::model::{DocId, DocKind, Source};
 #[derive(Debug)]
 pub struct Converted {
     pub doc: HistoryDoc,
+    /// The security level (`fields.security.name`), if it has one.
+    pub security: Option<String>,
     /// Things worth a warning that did not stop the conversion.
     pub warnings: Vec<String>,
 }
@@ -131,7 +133,8 @@ pub fn convert(raw: &str, cx: &Context<'_>) -> Result<Converted, Malformed> {
     d.labels = labels;
     d.links = links;
     d.payload = raw.as_bytes().to_vec();
-    Ok(Converted { doc: d, warnings })
+    let security = name_in(fields.get("security"));
+    Ok(Converted { doc: d, security, warnings })
 }
 
 /// The key: a non-empty string without spaces.

@@ -188,7 +188,10 @@ fn candidates(
             continue;
         }
         match issue::convert(raw.get(), &cx) {
-            Ok(c) => {
+            Ok(mut c) => {
+                let levels = &config.jira.classification;
+                c.doc.classification =
+                    levels.level(&config.scale, &c.doc.labels, None, c.security.as_deref()).map(|l| l.to_string());
                 let doc = c.doc.doc.clone();
                 for w in c.warnings {
                     report.warnings.push(Note { at: place(Some(doc.external_id())), message: w });
