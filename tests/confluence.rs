@@ -241,7 +241,7 @@ fn fixture_pages_postmortem_runbook_policy_and_reingest_writes_nothing() {
     );
 
     let again = ffo.json(&["ingest", "confluence", s(&dir), "--json"]);
-    assert_eq!((again["written"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(8)), "{again}");
+    assert_eq!((again["written"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(10)), "{again}");
 }
 
 /// A v1 page in an export.
@@ -586,7 +586,7 @@ fn live_v2_pull_pages_by_cursor_and_notices_changes_and_deletions() {
     let ffo = ffo.env("FFO_CONFLUENCE_TOKEN", "me@example.com:s3cret");
     let r = ffo.json(&["ingest", "confluence", &format!("{}/", wiki.base), "--json"]);
     assert_eq!(r["skipped"], json!([]), "{r}");
-    assert_eq!((r["documents"].as_u64(), r["written"].as_u64()), (Some(10), Some(10)), "{r}");
+    assert_eq!((r["documents"].as_u64(), r["written"].as_u64()), (Some(8), Some(8)), "{r}");
     assert_eq!(wiki.with(|w| w.throttled), 1, "the first request was told to wait and was retried");
     let log = wiki.take_log();
     let bodies = |l: &str| l.starts_with("/wiki/api/v2/pages?") && l.contains("body-format=storage");
