@@ -22,7 +22,7 @@ use scenarios::{Scenario, Score};
 /// Decisive-recall@5 over the whole set that FFO must keep: the figure it
 /// reached when the set was written (37 of 39), less a margin of two
 /// scenarios. Raise it when FFO improves; never lower it to make a change pass.
-const FLOOR_HITS: usize = 35;
+const FLOOR_HITS: usize = 37;
 
 fn set_file() -> std::path::PathBuf {
     common::repo().join("tests/scenarios/larkspur.json")

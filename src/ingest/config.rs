@@ -250,6 +250,9 @@ impl ChangesMapping {
 pub struct AlertMapping {
     pub target_labels: Vec<String>,
     pub ignore_values: Vec<String>,
+    /// Catalog annotations whose values alerts may name an entity by.
+    #[serde(default)]
+    pub external_refs: Vec<String>,
 }
 
 /// Looks a value up in a "name → list of spellings" table, case-insensitively.

@@ -204,6 +204,18 @@ impl Every {
     }
 }
 
+impl Every {
+    /// How long between two runs.
+    pub fn period(self) -> Duration {
+        match self {
+            Every::Minutes { n } => Duration::minutes(i64::from(n)),
+            Every::Hour { .. } => Duration::hours(1),
+            Every::Day { .. } => Duration::days(1),
+            Every::Week { .. } => Duration::weeks(1),
+        }
+    }
+}
+
 impl Schedule {
     /// The last run at or before `t`.
     pub fn last_run_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {

@@ -17,11 +17,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use super::near::{Neighbourhood, Place};
 use crate::context::QueryError;
-use crate::model::{ChangeStatus, DocKind, Every, Schedule, TextDoc};
+use crate::model::{ChangeStatus, DocKind, TextDoc};
 use crate::projection::Projections;
 use crate::search::SearchQuery;
 
@@ -63,56 +63,37 @@ pub fn span(d: Duration) -> String {
     }
 }
 
-/// The last run of a schedule at or before `now`.
-fn last_run(every: &Every, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let day = |d: DateTime<Utc>, h: u8, m: u8| {
-        Utc.with_ymd_and_hms(d.year(), d.month(), d.day(), h.into(), m.into(), 0).single()
-    };
-    match *every {
-        Every::Minutes { n } if n > 0 => {
-            let since_midnight = i64::from(now.hour() * 60 + now.minute());
-            let back = since_midnight % i64::from(n);
-            Some(now - Duration::minutes(back) - Duration::seconds(now.second().into()))
-        }
-        Every::Minutes { .. } => None,
-        Every::Hour { minute } => {
-            let this = now.with_minute(minute.min(59).into())?.with_second(0)?;
-            Some(if this <= now { this } else { this - Duration::hours(1) })
-        }
-        Every::Day { hour, minute } => {
-            let today = day(now, hour.min(23), minute.min(59))?;
-            Some(if today <= now { today } else { today - Duration::days(1) })
-        }
-        Every::Week { weekday, hour, minute } => {
-            let today = day(now, hour.min(23), minute.min(59))?;
-            let back = (i64::from(now.weekday().num_days_from_monday()) - i64::from(weekday.min(6)) + 7) % 7;
-            let run = today - Duration::days(back);
-            Some(if run <= now { run } else { run - Duration::days(7) })
-        }
-    }
-}
-
 fn timing(doc: &TextDoc, now: DateTime<Utc>, lookback: Duration) -> Option<Timing> {
     let created = doc.created.as_deref().and_then(crate::model::time::parse_time);
     let fields = doc.change.as_ref();
     let start = fields.and_then(|c| c.start).or(created);
     let end = fields.and_then(|c| c.end);
-    if let Some(Schedule { every, text }) = fields.and_then(|c| c.schedule.as_ref())
+    if let Some(schedule) = fields.and_then(|c| c.schedule.as_ref())
         && start.is_none_or(|s| s <= now)
-        && let Some(last) = last_run(every, now).filter(|l| start.is_none_or(|s| *l >= s))
+        && let Some(last) = schedule.last_run_at_or_before(now).filter(|l| start.is_none_or(|s| *l >= s))
     {
         let since = now - last;
+        let text = &schedule.text;
         let novel = start.is_some_and(|s| now - s <= lookback);
         let first = start.map(|s| format!(", first run {} before", span(now - s))).unwrap_or_default();
-        return Some(Timing {
-            when: format!("last ran {} before ({text}){first}", span(since)),
-            weight: decay(since) * if novel { 1.0 } else { 0.7 },
-        });
+        // A job that runs often has always "just run": its last run says
+        // nothing, when it began to run does. A nightly job that ran minutes
+        // before the alert does say something.
+        let since_first = start.map_or(0.3, |s| decay(now - s));
+        let weight = if schedule.every.period() <= Duration::hours(1) {
+            since_first
+        } else {
+            (decay(since) * if novel { 1.0 } else { 0.7 }).max(since_first)
+        };
+        return Some(Timing { when: format!("last ran {} before ({text}){first}", span(since)), weight });
     }
     let start = start?;
     if start > now {
+        // Only a change still to come is planned; a record of one done
+        // after the question's time is not a suspect yet.
+        let planned = fields.is_none_or(|c| matches!(c.status, ChangeStatus::Planned | ChangeStatus::InProgress));
         let ahead = start - now;
-        return (ahead <= Duration::days(1))
+        return (planned && ahead <= Duration::days(1))
             .then(|| Timing { when: format!("planned to start in {}", span(ahead)), weight: 0.5 * decay(ahead) });
     }
     if end.is_some_and(|e| e >= now) {
@@ -167,7 +148,7 @@ pub fn rank_changes(
     let mut out: Vec<Suspect> = Vec::new();
     for hit in candidates {
         let doc = hit.doc;
-        let Some((place, link, place_weight)) = near.best_place(&doc) else { continue };
+        let Some((place, link, place_weight)) = near.changed_place(&doc) else { continue };
         let Some(t) = timing(&doc, now, lookback) else { continue };
         let text_score = match bm25.get(&doc.doc_id) {
             Some(s) if best > 0.0 => f64::from(s / best),
@@ -253,18 +234,8 @@ mod tests {
     }
 
     #[test]
-    fn schedules_run_last_at_or_before_now() {
-        let now = at("2031-03-05T02:11:00Z"); // a Wednesday
-        assert_eq!(last_run(&Every::Day { hour: 2, minute: 0 }, now), Some(at("2031-03-05T02:00:00Z")));
-        assert_eq!(last_run(&Every::Day { hour: 3, minute: 0 }, now), Some(at("2031-03-04T03:00:00Z")));
-        assert_eq!(last_run(&Every::Hour { minute: 30 }, now), Some(at("2031-03-05T01:30:00Z")));
-        assert_eq!(last_run(&Every::Minutes { n: 15 }, now), Some(at("2031-03-05T02:00:00Z")));
-        assert_eq!(last_run(&Every::Week { weekday: 0, hour: 4, minute: 0 }, now), Some(at("2031-03-03T04:00:00Z")));
-        assert_eq!(last_run(&Every::Minutes { n: 0 }, now), None);
-    }
-
-    #[test]
     fn timing_reads_time_relative_to_the_alert() {
+        use crate::model::{Every, Schedule};
         let now = at("2031-03-05T02:11:00Z");
         let week = Duration::days(7);
         let doc = |start: &str, end: Option<&str>, schedule: Option<Every>| TextDoc {
@@ -289,10 +260,19 @@ mod tests {
         let job =
             timing(&doc("2031-03-04T02:00:00Z", None, Some(Every::Day { hour: 2, minute: 0 })), now, week).unwrap();
         assert!(job.when.starts_with("last ran 11 min before (nightly)"), "{}", job.when);
-        let planned = timing(&doc("2031-03-05T03:00:00Z", None, None), now, week).unwrap();
+        let mut planned = doc("2031-03-05T03:00:00Z", None, None);
+        assert!(timing(&planned, now, week).is_none(), "a change recorded as done after the alert is not a suspect");
+        if let Some(c) = planned.change.as_mut() {
+            c.status = ChangeStatus::Planned;
+        }
+        let planned = timing(&planned, now, week).unwrap();
         assert_eq!(planned.when, "planned to start in 49 min");
         assert!(planned.weight < 0.5);
         assert!(timing(&doc("2031-03-09T03:00:00Z", None, None), now, week).is_none());
+        // A job every 15 minutes has always just run: it counts from its first run.
+        let frequent =
+            |first: &str| timing(&doc(first, None, Some(Every::Minutes { n: 15 })), now, week).unwrap().weight;
+        assert!(frequent("2031-03-05T01:00:00Z") > 2.0 * frequent("2031-02-01T00:00:00Z"));
         // Nearer in time weighs more.
         let recent = timing(&doc("2031-03-05T01:00:00Z", None, None), now, week).unwrap().weight;
         let older = timing(&doc("2031-03-02T01:00:00Z", None, None), now, week).unwrap().weight;

@@ -142,10 +142,21 @@ impl Neighbourhood {
     /// The place a document speaks of that weighs most, how it speaks of
     /// it, and the weight. `None` when it speaks of no place.
     pub fn best_place<'a>(&'a self, doc: &TextDoc) -> Option<(&'a Place, Link, f64)> {
+        self.best_in(doc, &[Link::Affects, Link::CauseIn, Link::Mentions])
+    }
+
+    /// For a change: the place it changed. A change is about what it
+    /// affects; what its text merely mentions (the cluster a deploy ran on,
+    /// the service that asked for it) counts only when it affects nothing
+    /// FFO knows.
+    pub fn changed_place<'a>(&'a self, doc: &TextDoc) -> Option<(&'a Place, Link, f64)> {
+        if doc.affects.is_empty() { self.best_place(doc) } else { self.best_in(doc, &[Link::Affects]) }
+    }
+
+    fn best_in<'a>(&'a self, doc: &TextDoc, links: &[Link]) -> Option<(&'a Place, Link, f64)> {
         let mut best: Option<(&Place, Link, f64)> = None;
-        for (list, link) in
-            [(&doc.affects, Link::Affects), (&doc.cause_in, Link::CauseIn), (&doc.mentions, Link::Mentions)]
-        {
+        let lists = [(&doc.affects, Link::Affects), (&doc.cause_in, Link::CauseIn), (&doc.mentions, Link::Mentions)];
+        for (list, link) in lists.into_iter().filter(|(_, l)| links.contains(l)) {
             for id in list {
                 if let Some(place) = self.places.get(id) {
                     let w = place.weight() * link.factor();

@@ -271,6 +271,42 @@ pub fn policies(
             consider(&hit.doc, 0.9, &mut out);
         }
     }
+    // Windows that arrive as change events (a CDEvents change window, a
+    // freeze recorded as a change of type policy) over the target or what
+    // contains it: their own start and end are their period.
+    let windows = SearchQuery {
+        kinds: vec![DocKind::Change],
+        entities: subjects.ids(),
+        limit: 200,
+        ..SearchQuery { allowed: allowed.clone(), ..SearchQuery::default() }
+    };
+    for hit in search(p, windows)? {
+        let doc = hit.doc;
+        let Some(c) = doc.change.as_ref().filter(|c| c.change_type == crate::model::ChangeType::Policy) else {
+            continue;
+        };
+        let Some((scope, scope_weight)) = scope_of(&doc, &subjects) else { continue };
+        let Some((force, force_weight, (start, end))) = in_force(&[(c.start, c.end)], now) else { continue };
+        let rule = rules_of(&doc).into_iter().next().unwrap_or(Rule {
+            kind: RuleKind::Freeze,
+            clause: doc.title.clone(),
+            verbs: Vec::new(),
+        });
+        let governs = action.is_none() || rule.governs(&verbs);
+        out.push(PolicyItem {
+            title: doc.title.clone(),
+            kind: rule.kind,
+            clause: rule.clause,
+            scope,
+            in_force: force,
+            start,
+            end,
+            governs_action: action.is_some() && governs,
+            score: if governs { 1.0 } else { 0.5 } * force_weight * scope_weight,
+            window: None,
+            doc: Some(doc),
+        });
+    }
     // Freezes declared as change windows over the target.
     for n in topo.neighbours(&target.id, Direction::Incoming) {
         let Some(w) = n.entity.window.as_ref().filter(|w| w.freeze) else { continue };

@@ -10,7 +10,7 @@ use super::Targeting;
 use crate::auth::Caller;
 use crate::context::{QueryError, visible};
 use crate::model::Alert;
-use crate::topology::{Candidate, EntityInfo, MatchKind, Resolution, Topology};
+use crate::topology::{Candidate, EntityInfo, MatchKind, Resolution, Topology, is_grouping};
 
 /// Label values longer than this name no entity (and are not looked up).
 const MAX_LABEL_VALUE: usize = 512;
@@ -27,54 +27,85 @@ pub(crate) fn target_of_alert(
     alert: &Alert,
     mapping: &crate::ingest::config::AlertMapping,
 ) -> Result<(Arc<EntityInfo>, Targeting), QueryError> {
-    {
-        let mut tried: Vec<String> = Vec::new();
-        let configured = mapping.target_labels.iter().map(String::as_str);
-        let others = alert
-            .labels
-            .keys()
-            .map(String::as_str)
-            .filter(|l| !mapping.target_labels.iter().any(|t| t == l) && !NOT_A_NAME.contains(l));
-        for label in configured.chain(others) {
-            let Some(value) = alert.labels.get(label).filter(|v| v.len() <= MAX_LABEL_VALUE) else { continue };
-            for (candidate, how) in label_values(label, value) {
-                if mapping.ignore_values.iter().any(|v| v.eq_ignore_ascii_case(&candidate)) {
-                    tried.push(format!("{label}={value} (ignored: monitoring plumbing)"));
-                    continue;
-                }
+    let mut tried: Vec<String> = Vec::new();
+    let configured = mapping.target_labels.iter().map(String::as_str);
+    let others = alert
+        .labels
+        .keys()
+        .map(String::as_str)
+        .filter(|l| !mapping.target_labels.iter().any(|t| t == l) && !NOT_A_NAME.contains(l));
+    let labels: Vec<&str> = configured.chain(others).collect();
+    // An alert is about something that runs: a System, Domain or team that
+    // a namespace label happens to name is the answer only when nothing
+    // else is.
+    let mut grouping: Option<(Arc<EntityInfo>, Targeting)> = None;
+    for label in labels {
+        let Some(value) = alert.labels.get(label).filter(|v| v.len() <= MAX_LABEL_VALUE) else { continue };
+        for (candidate, how) in label_values(label, value) {
+            if mapping.ignore_values.iter().any(|v| v.eq_ignore_ascii_case(&candidate)) {
+                tried.push(format!("{label}={value} (ignored: monitoring plumbing)"));
+                continue;
+            }
+            if tried.len() < 60 {
                 tried.push(format!("{label}={candidate}{how}"));
-                let via = format!("alert label {label}={value}{how}");
-                match topo.resolve_exact(&candidate) {
-                    Resolution::Found(e) if visible(scale, caller, &e) => {
-                        let matched =
-                            if e.name.eq_ignore_ascii_case(&candidate) { MatchKind::Name } else { MatchKind::Alias };
-                        return Ok((e, Targeting { via, matched }));
-                    }
-                    Resolution::Ambiguous(c) => {
-                        let c: Vec<Candidate> = c
-                            .into_iter()
-                            .filter(|c| visible(scale, caller, &c.entity))
-                            .map(|mut c| {
-                                c.via = format!("{label}={value}{how}");
-                                c
-                            })
-                            .collect();
-                        if c.len() > 1 {
-                            return Err(QueryError::Ambiguous { query: via, candidates: c });
-                        }
-                        if let Some(one) = c.into_iter().next() {
-                            return Ok((one.entity, Targeting { via, matched: one.matched }));
-                        }
-                    }
-                    _ => {}
+            }
+            let via = format!("alert label {label}={value}{how}");
+            let found = match topo.resolve_exact(&candidate) {
+                Resolution::Found(e) if visible(scale, caller, &e) => {
+                    let matched =
+                        if e.name.eq_ignore_ascii_case(&candidate) { MatchKind::Name } else { MatchKind::Alias };
+                    Some((e, Targeting { via, matched }))
                 }
+                Resolution::Ambiguous(c) => {
+                    let c: Vec<Candidate> = c
+                        .into_iter()
+                        .filter(|c| visible(scale, caller, &c.entity))
+                        .map(|mut c| {
+                            c.via = format!("{label}={value}{how}");
+                            c
+                        })
+                        .collect();
+                    if c.len() > 1 {
+                        return Err(QueryError::Ambiguous { query: via, candidates: c });
+                    }
+                    c.into_iter().next().map(|one| (one.entity, Targeting { via, matched: one.matched }))
+                }
+                // The name another system knows it by (a Kubernetes
+                // workload's name through `backstage.io/kubernetes-id`).
+                _ => by_reference(topo, mapping, &candidate).filter(|e| visible(scale, caller, e)).map(|e| {
+                    (e, Targeting { via: format!("{via} (an external reference)"), matched: MatchKind::Alias })
+                }),
+            };
+            match found {
+                Some((e, t)) if is_grouping(e.kind) => {
+                    grouping.get_or_insert((e, t));
+                }
+                Some(found) => return Ok(found),
+                None => {}
             }
         }
-        Err(QueryError::BadRequest(format!(
-            "the alert names no known entity; tried {} (labels in the order of ingest/alerts.toml target_labels); pass `entity` to say which",
-            if tried.is_empty() { "no target labels (it has none of them)".to_string() } else { tried.join(", ") }
-        )))
     }
+    if let Some(found) = grouping {
+        return Ok(found);
+    }
+    Err(QueryError::BadRequest(format!(
+        "the alert names no known entity; tried {} (labels in the order of ingest/alerts.toml target_labels, then the others); pass `entity` to say which",
+        if tried.is_empty() { "no labels that could name one".to_string() } else { tried.join(", ") }
+    )))
+}
+
+/// The one entity a value names through the external references alerts
+/// use (`external_refs` in ingest/alerts.toml); `None` when none or several.
+fn by_reference(
+    topo: &Topology,
+    mapping: &crate::ingest::config::AlertMapping,
+    value: &str,
+) -> Option<Arc<EntityInfo>> {
+    let mut found: Vec<Arc<EntityInfo>> =
+        mapping.external_refs.iter().flat_map(|key| topo.by_external_ref(key, value)).collect();
+    found.sort_by(|a, b| a.id.cmp(&b.id));
+    found.dedup_by(|a, b| a.id == b.id);
+    (found.len() == 1).then(|| found.remove(0))
 }
 
 /// Labels whose values describe the alert, not what it is about.
