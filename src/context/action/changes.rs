@@ -9,7 +9,9 @@
 //!   before the alert (1 while it is in progress; a recurring job counts
 //!   from its last run, at 0.7 once it is older than the look-back; a
 //!   planned change starting within a day counts half);
-//! - status: done, in progress or failed 1.0; rolled back 0.7;
+//! - status: done, in progress or failed 1.0; rolled back 0.7; a ticket
+//!   no rule recognised as a change 0.5 (it may record one in words FFO
+//!   does not know: listed, below the changes);
 //! - text: the alert's words against the change, normalised (0..1).
 //!
 //! A change after the question's time does not exist yet (`as_of`), and
@@ -65,6 +67,16 @@ pub fn span(d: Duration) -> String {
 
 fn timing(doc: &TextDoc, now: DateTime<Utc>, lookback: Duration) -> Option<Timing> {
     let created = doc.created.as_deref().and_then(crate::model::time::parse_time);
+    if doc.change.is_none() && doc.kind == Some(DocKind::Ticket) {
+        // A ticket's latest activity before the alert (opened, worked on,
+        // closed) is when whatever it records was done, as near as FFO can tell.
+        let parse = |t: &Option<String>| t.as_deref().and_then(crate::model::time::parse_time);
+        let last =
+            [created, parse(&doc.updated), parse(&doc.resolved)].into_iter().flatten().filter(|t| *t <= now).max()?;
+        let since = now - last;
+        return (since <= lookback)
+            .then(|| Timing { when: format!("ticket last active {} before", span(since)), weight: decay(since) });
+    }
     let fields = doc.change.as_ref();
     let start = fields.and_then(|c| c.start).or(created);
     let end = fields.and_then(|c| c.end);
@@ -108,11 +120,17 @@ fn timing(doc: &TextDoc, now: DateTime<Utc>, lookback: Duration) -> Option<Timin
 }
 
 fn status_weight(doc: &TextDoc) -> f64 {
-    match doc.change.as_ref().map(|c| c.status) {
-        Some(ChangeStatus::RolledBack) => 0.7,
+    match (doc.kind, doc.change.as_ref().map(|c| c.status)) {
+        // A ticket no rule recognised as a change: it may record one in
+        // words FFO does not know, so it is listed, below the changes.
+        (Some(DocKind::Ticket), _) => TICKET,
+        (_, Some(ChangeStatus::RolledBack)) => 0.7,
         _ => 1.0,
     }
 }
+
+/// How much a plain ticket on the neighbourhood counts against a change.
+const TICKET: f64 = 0.5;
 
 /// Changes on the target and its neighbourhood, best first.
 pub fn rank_changes(
@@ -125,7 +143,7 @@ pub fn rank_changes(
     limit: usize,
 ) -> Result<Vec<Suspect>, QueryError> {
     let base = SearchQuery {
-        kinds: vec![DocKind::Change],
+        kinds: vec![DocKind::Change, DocKind::Ticket],
         entities: near.ids(),
         allowed: allowed.clone(),
         // A recurring job can be older than the look-back; a change after
@@ -269,6 +287,15 @@ mod tests {
         assert_eq!(planned.when, "planned to start in 49 min");
         assert!(planned.weight < 0.5);
         assert!(timing(&doc("2031-03-09T03:00:00Z", None, None), now, week).is_none());
+        // A ticket no rule read as a change counts from its latest activity before the alert.
+        let ticket = TextDoc {
+            kind: Some(DocKind::Ticket),
+            created: Some("2031-02-20T09:00:00Z".into()),
+            resolved: Some("2031-03-05T01:59:00Z".into()),
+            updated: Some("2031-03-06T10:00:00Z".into()),
+            ..TextDoc::default()
+        };
+        assert_eq!(timing(&ticket, now, week).unwrap().when, "ticket last active 12 min before");
         // A job every 15 minutes has always just run: it counts from its first run.
         let frequent =
             |first: &str| timing(&doc(first, None, Some(Every::Minutes { n: 15 })), now, week).unwrap().weight;
