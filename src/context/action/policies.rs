@@ -10,7 +10,7 @@
 //! in_force is 1 in force, 0.6 when it starts within two weeks; scope is 1
 //! for the target itself, 0.9 for what contains it, 0.8 for a tier,
 //! environment or kind, 0.7 for everything; a rule found in a runbook or a
-//! page weighs 0.9 of one in a policy.
+//! page weighs 0.9 of one in a policy, in a ticket 0.8.
 
 use std::sync::Arc;
 
@@ -261,14 +261,16 @@ pub fn policies(
     }
     // Rules runbooks and pages state about the target or its alert.
     let ids = subjects.ids();
-    let kinds = vec![DocKind::Runbook, DocKind::Page];
+    // (Tickets too: a rule agreed in a ticket nobody labelled a policy.)
+    let kinds = vec![DocKind::Runbook, DocKind::Page, DocKind::Ticket];
     let mut about = search(p, SearchQuery { kinds: kinds.clone(), entities: ids, limit: 200, ..base.clone() })?;
     if let Some(name) = alert_name {
         about.extend(search(p, SearchQuery { kinds, alerts: vec![name.to_string()], limit: 50, ..base })?);
     }
     for hit in about {
+        let weight = if hit.doc.kind == Some(DocKind::Ticket) { 0.8 } else { 0.9 };
         if !written_after(&hit.doc) && !out.iter().any(|i| i.doc.as_ref().is_some_and(|d| d.doc_id == hit.doc.doc_id)) {
-            consider(&hit.doc, 0.9, &mut out);
+            consider(&hit.doc, weight, &mut out);
         }
     }
     // Windows that arrive as change events (a CDEvents change window, a
